@@ -1,0 +1,6 @@
+//! The ports: what the core needs from the outside world. Each has one adapter per backend, chosen once at
+//! start-up; the code holds `Arc<dyn Port>` and never asks which backend it has.
+
+pub mod cache;
+pub mod queue;
+pub mod store;
