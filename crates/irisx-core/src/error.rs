@@ -64,6 +64,12 @@ pub enum CoreError {
         /// How long until another attempt is accepted.
         retry_after: Duration,
     },
+    /// The tenant is suspended or being deleted: its keys and tokens are refused.
+    #[error("this account is suspended; contact support")]
+    TenantSuspended,
+    /// The caller went over a rate limit.
+    #[error("rate limit exceeded; retry after the time in Retry-After")]
+    RateLimited(crate::ports::cache::RateDecision),
     /// A dependency (database, queue, cache) is unreachable.
     #[error("a backing service is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -1,1 +1,146 @@
-//! Use cases.
+//! Use cases: what the HTTP layer and the CLI ask the platform to do.
+//!
+//! Each use case takes the [`Platform`] (the ports and policies), an authenticated principal where one is
+//! needed, and parsed input; it checks permissions, applies the rules, and writes through the store with the
+//! audit entry in the same transaction.
+
+pub mod api_keys;
+pub mod auth;
+pub mod principal;
+pub mod rate;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::auth::TokenSigner;
+use crate::domain::Plan;
+use crate::ports::cache::{Cache, Rate};
+use crate::ports::store::Store;
+
+/// The ports and policies every use case works with. Built once by the binary.
+pub struct Platform {
+    /// The system of record.
+    pub store: Arc<dyn Store>,
+    /// Rate limits, blacklist, counters, locks.
+    pub cache: Arc<dyn Cache>,
+    /// Token signing.
+    pub tokens: TokenSigner,
+    /// Rules that configuration may change.
+    pub policy: Policy,
+    /// Notified after a commit that wrote outbox rows, so the relay publishes at once.
+    pub outbox_wake: Arc<Notify>,
+}
+
+/// Rules that configuration may change.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Whether `POST /v1/auth/signup` creates tenants.
+    pub signup_enabled: bool,
+    /// Failed-login slowdown and lockout.
+    pub login: LoginPolicy,
+    /// Rate limits per plan.
+    pub plans: PlanLimits,
+    /// Rate limit per client IP on the unauthenticated routes (signup, login).
+    pub public_rate: Rate,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            signup_enabled: true,
+            login: LoginPolicy::default(),
+            plans: PlanLimits::default(),
+            public_rate: Rate { limit: 30, period: Duration::from_secs(60) },
+        }
+    }
+}
+
+/// Failed-login slowdown and lockout, counted per email whether or not the account exists.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginPolicy {
+    /// Failures after which answers slow down.
+    pub slowdown_after: u32,
+    /// The first delay; it doubles with each further failure.
+    pub slowdown_step: Duration,
+    /// The longest delay.
+    pub slowdown_max: Duration,
+    /// Failures that lock the account.
+    pub max_failures: u32,
+    /// How long a lock lasts (and how long failures are remembered).
+    pub lockout: Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            slowdown_after: 3,
+            slowdown_step: Duration::from_millis(250),
+            slowdown_max: Duration::from_secs(2),
+            max_failures: 5,
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Requests per minute allowed per API key (or user) and per tenant, for one plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimit {
+    /// Per API key or logged-in user.
+    pub per_key_per_minute: u32,
+    /// Per tenant, all keys and users together.
+    pub per_tenant_per_minute: u32,
+}
+
+/// Limits for every plan.
+#[derive(Debug, Clone)]
+pub struct PlanLimits {
+    /// Free plan.
+    pub free: PlanLimit,
+    /// Starter plan.
+    pub starter: PlanLimit,
+    /// Growth plan.
+    pub growth: PlanLimit,
+    /// Enterprise plan.
+    pub enterprise: PlanLimit,
+}
+
+impl Default for PlanLimits {
+    fn default() -> Self {
+        Self {
+            free: PlanLimit { per_key_per_minute: 100, per_tenant_per_minute: 300 },
+            starter: PlanLimit { per_key_per_minute: 600, per_tenant_per_minute: 3_000 },
+            growth: PlanLimit { per_key_per_minute: 6_000, per_tenant_per_minute: 30_000 },
+            enterprise: PlanLimit { per_key_per_minute: 600_000, per_tenant_per_minute: 3_000_000 },
+        }
+    }
+}
+
+impl PlanLimits {
+    /// The limits of a plan.
+    pub fn of(&self, plan: Plan) -> PlanLimit {
+        match plan {
+            Plan::Free => self.free,
+            Plan::Starter => self.starter,
+            Plan::Growth => self.growth,
+            Plan::Enterprise => self.enterprise,
+        }
+    }
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+}
+
+/// Runs CPU-heavy work (password hashing) off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::CoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| crate::CoreError::Internal(Box::new(e)))
+}
