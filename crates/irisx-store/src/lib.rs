@@ -1,14 +1,20 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! IRISX store adapters: the [`Store`](irisx_core::ports::store::Store) port on SQLite (embedded, the default)
+//! and on PostgreSQL (scaled out), with their migrations and one conformance suite run against both.
+//!
+//! Pick the backend once with [`open`]; after that, code holds `Arc<dyn Store>`.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod error;
+mod open;
+mod postgres;
+mod rows;
+mod shared;
+mod sqlite;
+mod store_impl;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use open::{OpenError, OpenOptions, migrate, open};
+pub(crate) use open::redact;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;

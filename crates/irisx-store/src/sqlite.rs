@@ -1,0 +1,107 @@
+//! The SQLite adapter: the embedded system of record (one file, WAL).
+//!
+//! Every write runs in a `BEGIN IMMEDIATE` transaction: SQLite has one writer, and taking the write lock up
+//! front means a transaction never reads, then fails busy when it tries to write.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use time::format_description::BorrowedFormatItem;
+
+use crate::shared::prelude::*;
+use crate::{OpenError, OpenOptions};
+
+type Db = Sqlite;
+
+/// The store on a SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+}
+
+/// The embedded migrations.
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqliteStore {
+    /// Opens (creating the file and its directory if missing) and migrates the database at `url`.
+    ///
+    /// The connection runs in WAL mode with `synchronous=FULL` (a commit is on disk before it returns: an
+    /// accepted request must survive a power cut, as the database is the ledger), a 5 s busy timeout and
+    /// foreign keys on.
+    pub async fn connect(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
+        let connect = url
+            .parse::<SqliteConnectOptions>()
+            .map_err(|source| OpenError::InvalidUrl { url: crate::redact(url), source })?;
+        let file = connect.get_filename().to_path_buf();
+        if file.as_os_str().is_empty() || file == Path::new(":memory:") || url.contains("mode=memory") {
+            return Err(OpenError::InMemorySqlite);
+        }
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        let connect = connect
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(OpenError::Connect)?;
+        MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        &self.pool
+    }
+}
+
+async fn begin_write(pool: &Pool<Db>) -> sqlx::Result<Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+const TS_FORMAT: &[BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+/// A time as stored on SQLite: RFC 3339 UTC with exactly six fractional digits, so text order is time order
+/// (sqlx's own encoding trims the fraction, which breaks comparisons in SQL).
+fn ts(t: OffsetDateTime) -> String {
+    rows::norm(t).format(TS_FORMAT).expect("a UTC time always formats")
+}
+
+/// Claims due rows in one `UPDATE ... RETURNING` under the single write lock, oldest id first.
+async fn claim_outbox(
+    pool: &Pool<Db>,
+    limit: u32,
+    republish_before: OffsetDateTime,
+) -> StoreResult<Vec<irisx_core::task::OutboxEntry>> {
+    let now = ts(OffsetDateTime::now_utc());
+    let mut tx = begin_write(pool).await.map_err(db_err)?;
+    let rows = sqlx::query(
+        "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE id IN ( \
+           SELECT id FROM outbox WHERE completed_at IS NULL AND failed_at IS NULL \
+           AND ((published_at IS NULL AND available_at <= $1) OR published_at < $2) \
+           ORDER BY id LIMIT $3) \
+         RETURNING id, subject, payload, attempts",
+    )
+    .bind(&now)
+    .bind(ts(republish_before))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    let mut entries = rows.iter().map(rows::outbox_entry).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)?;
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(entries)
+}
+
+crate::shared::shared_sql!();
+crate::store_impl::impl_store!(SqliteStore);
