@@ -41,7 +41,12 @@ pub struct Actor {
 impl Actor {
     /// IRISX itself.
     pub fn system() -> Self {
-        Self { kind: ActorKind::System, id: None, ip: None, user_agent: None }
+        Self {
+            kind: ActorKind::System,
+            id: None,
+            ip: None,
+            user_agent: None,
+        }
     }
 }
 

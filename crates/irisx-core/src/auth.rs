@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -32,7 +32,9 @@ pub fn hash_password(password: &Password) -> Result<String, CoreError> {
 
 /// Whether `password` matches the stored PHC `hash`. A malformed hash never matches. CPU-heavy.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 /// A valid Argon2id hash of nothing anyone knows: verifying against it costs what a real check costs, so an
@@ -125,7 +127,12 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     /// A signer from the two secrets (at least 32 bytes each, checked by the configuration).
-    pub fn new(customer_secret: &[u8], admin_secret: &[u8], customer_ttl: Duration, admin_ttl: Duration) -> Self {
+    pub fn new(
+        customer_secret: &[u8],
+        admin_secret: &[u8],
+        customer_ttl: Duration,
+        admin_ttl: Duration,
+    ) -> Self {
         Self {
             customer_enc: EncodingKey::from_secret(customer_secret),
             customer_dec: DecodingKey::from_secret(customer_secret),
@@ -195,13 +202,21 @@ impl TokenSigner {
     }
 }
 
-fn sign<C: Serialize>(claims: &C, key: &EncodingKey, expires_at: OffsetDateTime) -> Result<IssuedToken, CoreError> {
+fn sign<C: Serialize>(
+    claims: &C,
+    key: &EncodingKey,
+    expires_at: OffsetDateTime,
+) -> Result<IssuedToken, CoreError> {
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, key)
         .map_err(|e| CoreError::internal(format!("token signing failed: {e}")))?;
     Ok(IssuedToken { token, expires_at })
 }
 
-fn verify<C: serde::de::DeserializeOwned>(token: &str, key: &DecodingKey, audience: &str) -> Result<C, CoreError> {
+fn verify<C: serde::de::DeserializeOwned>(
+    token: &str,
+    key: &DecodingKey,
+    audience: &str,
+) -> Result<C, CoreError> {
     let mut v = Validation::new(Algorithm::HS256);
     v.set_audience(&[audience]);
     v.set_issuer(&[ISSUER]);
@@ -217,7 +232,12 @@ mod tests {
     use super::*;
 
     fn signer() -> TokenSigner {
-        TokenSigner::new(&[7; 32], &[9; 32], Duration::from_secs(3600), Duration::from_secs(600))
+        TokenSigner::new(
+            &[7; 32],
+            &[9; 32],
+            Duration::from_secs(3600),
+            Duration::from_secs(600),
+        )
     }
 
     #[test]
@@ -225,11 +245,18 @@ mod tests {
         let s = signer();
         let (u, t, ses) = (UserId::new(), TenantId::new(), SessionId::new());
         let now = OffsetDateTime::now_utc();
-        let tok = s.issue_customer(&u, &t, "a@b.co", Role::Owner, &ses, now).unwrap();
+        let tok = s
+            .issue_customer(&u, &t, "a@b.co", Role::Owner, &ses, now)
+            .unwrap();
         let c = s.verify_customer(&tok.token).unwrap();
-        assert_eq!((c.user_id, c.tenant_id, c.jti, c.role), (u, t, ses, Role::Owner));
+        assert_eq!(
+            (c.user_id, c.tenant_id, c.jti, c.role),
+            (u, t, ses, Role::Owner)
+        );
         assert!(s.verify_admin(&tok.token).is_err());
-        let json = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&tok.token).unwrap().claims;
+        let json = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&tok.token)
+            .unwrap()
+            .claims;
         assert!(json.get("userId").is_some() && json.get("tenantId").is_some());
     }
 
@@ -238,11 +265,24 @@ mod tests {
         let s = signer();
         let past = OffsetDateTime::now_utc() - Duration::from_secs(7200);
         let tok = s
-            .issue_customer(&UserId::new(), &TenantId::new(), "a@b.co", Role::User, &SessionId::new(), past)
+            .issue_customer(
+                &UserId::new(),
+                &TenantId::new(),
+                "a@b.co",
+                Role::User,
+                &SessionId::new(),
+                past,
+            )
             .unwrap();
         assert!(s.verify_customer(&tok.token).is_err());
         let fresh = s
-            .issue_admin(&AdminUserId::new(), "s@b.co", AdminRole::Support, &AdminSessionId::new(), OffsetDateTime::now_utc())
+            .issue_admin(
+                &AdminUserId::new(),
+                "s@b.co",
+                AdminRole::Support,
+                &AdminSessionId::new(),
+                OffsetDateTime::now_utc(),
+            )
             .unwrap();
         let mut bad = fresh.token.clone();
         bad.pop();

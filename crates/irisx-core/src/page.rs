@@ -21,7 +21,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { cursor: None, limit: DEFAULT_LIMIT }
+        Self {
+            cursor: None,
+            limit: DEFAULT_LIMIT,
+        }
     }
 }
 
@@ -39,12 +42,22 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Self {
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if has_more { rows.last().map(&id_of) } else { None };
-        Self { items: rows, next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(&id_of)
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 
     /// Maps the items, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }

@@ -116,7 +116,11 @@ pub struct NewTask {
 impl NewTask {
     /// A task to run now.
     pub fn now(task: Task) -> Self {
-        Self { id: TaskId::new(), task, available_at: OffsetDateTime::now_utc() }
+        Self {
+            id: TaskId::new(),
+            task,
+            available_at: OffsetDateTime::now_utc(),
+        }
     }
 }
 
@@ -161,7 +165,9 @@ mod tests {
 
     #[test]
     fn tasks_serialize_with_a_versioned_type_tag_and_round_trip() {
-        let t = Task::TenantPurgeV1(TenantPurgeV1 { tenant_id: TenantId::new() });
+        let t = Task::TenantPurgeV1(TenantPurgeV1 {
+            tenant_id: TenantId::new(),
+        });
         let json = serde_json::to_value(&t).unwrap();
         assert_eq!(json["type"], "tenant.purge.v1");
         assert_eq!(serde_json::from_value::<Task>(json).unwrap(), t);

@@ -11,7 +11,13 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     /// Parses an address for the field named `field`.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
-        let bad = |why: &str| FieldError::new(field, "invalid_email", format!("not a valid email address: {why}"));
+        let bad = |why: &str| {
+            FieldError::new(
+                field,
+                "invalid_email",
+                format!("not a valid email address: {why}"),
+            )
+        };
         let text = text.trim().to_lowercase();
         if text.is_empty() || text.len() > 254 {
             return Err(bad("it must be 1 to 254 characters"));
@@ -20,7 +26,9 @@ impl EmailAddress {
             return Err(bad("it has no `@`"));
         };
         if local.is_empty() || local.len() > 64 || domain.contains('@') {
-            return Err(bad("the part before `@` is empty, too long, or there is more than one `@`"));
+            return Err(bad(
+                "the part before `@` is empty, too long, or there is more than one `@`",
+            ));
         }
         let local_ok = local
             .bytes()
@@ -29,7 +37,9 @@ impl EmailAddress {
             && !local.ends_with('.')
             && !local.contains("..");
         if !local_ok {
-            return Err(bad("the part before `@` has characters that are not allowed"));
+            return Err(bad(
+                "the part before `@` has characters that are not allowed",
+            ));
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
@@ -85,13 +95,23 @@ const COMMON: &[&str] = &[
 impl Password {
     /// Parses a new password for the field named `field`.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
-        let weak = |why: &str| FieldError::new(field, "weak_password", format!("the password is too weak: {why}"));
+        let weak = |why: &str| {
+            FieldError::new(
+                field,
+                "weak_password",
+                format!("the password is too weak: {why}"),
+            )
+        };
         let chars = text.chars().count();
         if chars < 12 {
             return Err(weak("it must have at least 12 characters"));
         }
         if chars > 128 {
-            return Err(FieldError::new(field, "too_long", "the password must have at most 128 characters"));
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                "the password must have at most 128 characters",
+            ));
         }
         let classes = [
             text.chars().any(|c| c.is_lowercase()),
@@ -100,7 +120,9 @@ impl Password {
             text.chars().any(|c| !c.is_alphanumeric()),
         ];
         if classes.iter().filter(|c| **c).count() < 3 {
-            return Err(weak("use at least three of: lower case, upper case, digits, symbols"));
+            return Err(weak(
+                "use at least three of: lower case, upper case, digits, symbols",
+            ));
         }
         if COMMON.iter().any(|c| c.eq_ignore_ascii_case(text)) {
             return Err(weak("it is one of the most common passwords"));
@@ -127,10 +149,18 @@ pub fn name(field: &str, text: &str, max: usize) -> Result<String, FieldError> {
         return Err(FieldError::new(field, "required", "must not be empty"));
     }
     if text.chars().count() > max {
-        return Err(FieldError::new(field, "too_long", format!("must have at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("must have at most {max} characters"),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "invalid_characters", "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            "must not contain control characters",
+        ));
     }
     Ok(text.to_owned())
 }
@@ -163,7 +193,11 @@ impl Checks {
 
     /// `Ok` when every check passed.
     pub fn finish(self) -> Result<(), crate::CoreError> {
-        if self.0.is_empty() { Ok(()) } else { Err(crate::CoreError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::CoreError::Validation(self.0))
+        }
     }
 }
 
@@ -199,7 +233,10 @@ mod tests {
     #[case("alllowercaseletters")]
     #[case("Password1234")]
     fn weak_passwords_are_refused(#[case] input: &str) {
-        assert_eq!(Password::parse("password", input).unwrap_err().code, "weak_password");
+        assert_eq!(
+            Password::parse("password", input).unwrap_err().code,
+            "weak_password"
+        );
     }
 
     #[test]

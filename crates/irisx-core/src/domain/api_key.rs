@@ -111,7 +111,11 @@ impl GeneratedKey {
         rand::rng().fill_bytes(&mut bytes);
         let key = format!("{}{}", env.key_prefix(), hex::encode(bytes));
         let last_four = key[key.len() - 4..].to_owned();
-        Self { hash: hash_api_key(&key), key, last_four }
+        Self {
+            hash: hash_api_key(&key),
+            key,
+            last_four,
+        }
     }
 }
 
@@ -122,7 +126,9 @@ pub fn hash_api_key(key: &str) -> String {
 
 /// Whether `text` has the shape of an IRISX key (so other tokens are not looked up).
 pub fn looks_like_api_key(text: &str) -> bool {
-    let rest = text.strip_prefix("irisx_live_").or_else(|| text.strip_prefix("irisx_test_"));
+    let rest = text
+        .strip_prefix("irisx_live_")
+        .or_else(|| text.strip_prefix("irisx_test_"));
     rest.is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 

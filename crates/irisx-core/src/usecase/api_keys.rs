@@ -15,7 +15,10 @@ use crate::page::{Page, PageRequest};
 use crate::validate::{Checks, name};
 
 /// Managing keys needs an admin user or the `api_keys:manage` scope.
-pub const MANAGE: Need = Need { role: Role::Admin, scope: Some(Scope::ApiKeysManage) };
+pub const MANAGE: Need = Need {
+    role: Role::Admin,
+    scope: Some(Scope::ApiKeysManage),
+};
 
 /// A key just created, with its text (shown only now).
 #[derive(Debug)]
@@ -38,12 +41,20 @@ pub async fn create(
     let mut c = Checks::new();
     let key_name = c.check(name("name", key_name, 100));
     if scopes.is_empty() {
-        c.push(crate::FieldError::new("scopes", "required", "give at least one scope"));
+        c.push(crate::FieldError::new(
+            "scopes",
+            "required",
+            "give at least one scope",
+        ));
     }
     if let Caller::ApiKey(k) = &by.caller
         && let Some(s) = scopes.iter().find(|s| !k.has_scope(**s))
     {
-        c.push(crate::FieldError::new("scopes", "scope_not_held", format!("you cannot grant `{s}`: your key does not hold it")));
+        c.push(crate::FieldError::new(
+            "scopes",
+            "scope_not_held",
+            format!("you cannot grant `{s}`: your key does not hold it"),
+        ));
     }
     c.finish()?;
     let mut scopes = scopes;
@@ -71,11 +82,18 @@ pub async fn create(
         .target("api_key", &key.id)
         .details(json!({"name": key.name, "scopes": key.scopes, "environment": key.environment}));
     p.store.create_api_key(&key, &audit).await?;
-    Ok(CreatedKey { key, secret: generated.key })
+    Ok(CreatedKey {
+        key,
+        secret: generated.key,
+    })
 }
 
 /// Lists the tenant's keys.
-pub async fn list(p: &Platform, by: &TenantPrincipal, page: &PageRequest) -> Result<Page<ApiKey>, CoreError> {
+pub async fn list(
+    p: &Platform,
+    by: &TenantPrincipal,
+    page: &PageRequest,
+) -> Result<Page<ApiKey>, CoreError> {
     by.authorize(MANAGE)?;
     Ok(p.store.list_api_keys(by.tenant_id(), page).await?)
 }
@@ -87,8 +105,14 @@ pub async fn get(p: &Platform, by: &TenantPrincipal, id: &ApiKeyId) -> Result<Ap
 }
 
 /// Revokes a key: it is refused from the next request on.
-pub async fn revoke(p: &Platform, by: &TenantPrincipal, id: &ApiKeyId) -> Result<ApiKey, CoreError> {
+pub async fn revoke(
+    p: &Platform,
+    by: &TenantPrincipal,
+    id: &ApiKeyId,
+) -> Result<ApiKey, CoreError> {
     by.authorize(MANAGE)?;
-    let audit = AuditEntry::new(&by.actor(), "api_key.revoked").tenant(by.tenant_id()).target("api_key", id);
+    let audit = AuditEntry::new(&by.actor(), "api_key.revoked")
+        .tenant(by.tenant_id())
+        .target("api_key", id);
     Ok(p.store.revoke_api_key(by.tenant_id(), id, &audit).await?)
 }

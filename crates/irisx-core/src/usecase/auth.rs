@@ -15,8 +15,8 @@ use super::{LoginPolicy, Platform, RequestMeta, blocking};
 use crate::audit::{Actor, ActorKind, AuditEntry};
 use crate::auth::{IssuedToken, decoy_hash, hash_password, token_hash, verify_password};
 use crate::domain::{
-    AdminSession, AdminUser, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus, hash_api_key,
-    looks_like_api_key,
+    AdminSession, AdminUser, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus,
+    hash_api_key, looks_like_api_key,
 };
 use crate::error::CoreError;
 use crate::id::{AdminSessionId, SessionId, TenantId, UserId};
@@ -93,13 +93,27 @@ pub(crate) async fn new_user(
 }
 
 /// Creates a tenant and its owner, and logs the owner in.
-pub async fn signup(p: &Platform, input: SignupInput, meta: &RequestMeta) -> Result<LoggedIn, CoreError> {
+pub async fn signup(
+    p: &Platform,
+    input: SignupInput,
+    meta: &RequestMeta,
+) -> Result<LoggedIn, CoreError> {
     if !p.policy.signup_enabled {
-        return Err(CoreError::Forbidden("self-service sign-up is switched off on this platform".into()));
+        return Err(CoreError::Forbidden(
+            "self-service sign-up is switched off on this platform".into(),
+        ));
     }
     let company = name("company", &input.company, 200);
     let tenant_id = TenantId::new();
-    let owner = new_user(&tenant_id, Role::Owner, &input.name, &input.email, &input.password, "").await;
+    let owner = new_user(
+        &tenant_id,
+        Role::Owner,
+        &input.name,
+        &input.email,
+        &input.password,
+        "",
+    )
+    .await;
     let (company, owner) = match (company, owner) {
         (Ok(c), Ok(o)) => (c, o),
         (Err(e), Ok(_)) => return Err(CoreError::Validation(vec![e])),
@@ -119,17 +133,36 @@ pub async fn signup(p: &Platform, input: SignupInput, meta: &RequestMeta) -> Res
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor { kind: ActorKind::User, id: Some(owner.id.to_string()), ip: meta.ip.clone(), user_agent: meta.user_agent.clone() };
-    let audit = AuditEntry::new(&actor, "tenant.signed_up").tenant(&tenant.id).target("tenant", &tenant.id);
-    p.store.create_tenant_with_owner(&tenant, &owner, &audit).await?;
+    let actor = Actor {
+        kind: ActorKind::User,
+        id: Some(owner.id.to_string()),
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+    };
+    let audit = AuditEntry::new(&actor, "tenant.signed_up")
+        .tenant(&tenant.id)
+        .target("tenant", &tenant.id);
+    p.store
+        .create_tenant_with_owner(&tenant, &owner, &audit)
+        .await?;
     let token = open_session(p, &owner, meta).await?;
-    Ok(LoggedIn { token, user: owner, tenant })
+    Ok(LoggedIn {
+        token,
+        user: owner,
+        tenant,
+    })
 }
 
-async fn open_session(p: &Platform, user: &User, meta: &RequestMeta) -> Result<IssuedToken, CoreError> {
+async fn open_session(
+    p: &Platform,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<IssuedToken, CoreError> {
     let now = OffsetDateTime::now_utc();
     let sid = SessionId::new();
-    let token = p.tokens.issue_customer(&user.id, &user.tenant_id, &user.email, user.role, &sid, now)?;
+    let token =
+        p.tokens
+            .issue_customer(&user.id, &user.tenant_id, &user.email, user.role, &sid, now)?;
     let session = Session {
         id: sid,
         tenant_id: user.tenant_id.clone(),
@@ -153,7 +186,9 @@ struct FailureCounter {
 impl FailureCounter {
     fn new(kind: &str, email: &str) -> Self {
         let digest = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
-        Self { key: format!("lf:{kind}:{digest}") }
+        Self {
+            key: format!("lf:{kind}:{digest}"),
+        }
     }
 
     /// Refuses a locked email; otherwise waits the slowdown its failures have earned.
@@ -161,7 +196,9 @@ impl FailureCounter {
         let policy = p.policy.login;
         let (count, ttl) = p.cache.get_counter(&self.key).await?;
         if count >= u64::from(policy.max_failures) {
-            return Err(CoreError::LoginLocked { retry_after: ttl.unwrap_or(policy.lockout) });
+            return Err(CoreError::LoginLocked {
+                retry_after: ttl.unwrap_or(policy.lockout),
+            });
         }
         if let Some(d) = slowdown(&policy, count) {
             tokio::time::sleep(d).await;
@@ -187,21 +224,39 @@ fn slowdown(policy: &LoginPolicy, failures: u64) -> Option<Duration> {
 }
 
 fn anonymous(meta: &RequestMeta) -> Actor {
-    Actor { kind: ActorKind::Anonymous, id: None, ip: meta.ip.clone(), user_agent: meta.user_agent.clone() }
+    Actor {
+        kind: ActorKind::Anonymous,
+        id: None,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+    }
 }
 
 /// Logs a user in by email and password.
-pub async fn login(p: &Platform, email: &str, password: &str, meta: &RequestMeta) -> Result<LoggedIn, CoreError> {
+pub async fn login(
+    p: &Platform,
+    email: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> Result<LoggedIn, CoreError> {
     let counter = FailureCounter::new("user", email);
     counter.gate(p).await?;
-    let found = p.store.find_user_by_email(&email.trim().to_lowercase()).await?;
-    let hash = found.as_ref().map_or_else(|| decoy_hash().to_owned(), |(u, _)| u.password_hash.clone());
+    let found = p
+        .store
+        .find_user_by_email(&email.trim().to_lowercase())
+        .await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |(u, _)| u.password_hash.clone());
     let pw = password.to_owned();
     let ok = blocking(move || verify_password(&hash, &pw)).await?;
     let found = found.filter(|_| ok);
     let Some((user, tenant)) = found else {
         let locked = counter.fail(p).await?;
-        let target = p.store.find_user_by_email(&email.trim().to_lowercase()).await?;
+        let target = p
+            .store
+            .find_user_by_email(&email.trim().to_lowercase())
+            .await?;
         let mut entry = AuditEntry::new(&anonymous(meta), "auth.login_failed");
         if let Some((u, _)) = &target {
             entry = entry.tenant(&u.tenant_id).target("user", &u.id);
@@ -224,11 +279,19 @@ pub async fn login(p: &Platform, email: &str, password: &str, meta: &RequestMeta
     }
     counter.clear(p).await?;
     let token = open_session(p, &user, meta).await?;
-    Ok(LoggedIn { token, user, tenant })
+    Ok(LoggedIn {
+        token,
+        user,
+        tenant,
+    })
 }
 
 /// Authenticates the text of an `X-API-Key` header or a bearer token.
-pub async fn authenticate(p: &Platform, credential: &str, meta: &RequestMeta) -> Result<TenantPrincipal, CoreError> {
+pub async fn authenticate(
+    p: &Platform,
+    credential: &str,
+    meta: &RequestMeta,
+) -> Result<TenantPrincipal, CoreError> {
     if looks_like_api_key(credential) {
         authenticate_key(p, credential, meta).await
     } else {
@@ -236,9 +299,17 @@ pub async fn authenticate(p: &Platform, credential: &str, meta: &RequestMeta) ->
     }
 }
 
-async fn authenticate_key(p: &Platform, key: &str, meta: &RequestMeta) -> Result<TenantPrincipal, CoreError> {
+async fn authenticate_key(
+    p: &Platform,
+    key: &str,
+    meta: &RequestMeta,
+) -> Result<TenantPrincipal, CoreError> {
     let invalid = || CoreError::Unauthenticated("the API key is invalid or revoked".into());
-    let ctx = p.store.find_api_key_by_hash(&hash_api_key(key)).await?.ok_or_else(invalid)?;
+    let ctx = p
+        .store
+        .find_api_key_by_hash(&hash_api_key(key))
+        .await?
+        .ok_or_else(invalid)?;
     if ctx.key.revoked_at.is_some() {
         return Err(invalid());
     }
@@ -246,28 +317,48 @@ async fn authenticate_key(p: &Platform, key: &str, meta: &RequestMeta) -> Result
         return Err(CoreError::TenantSuspended);
     }
     let now = OffsetDateTime::now_utc();
-    let stale = ctx.key.last_used_at.is_none_or(|t| (now - t).whole_seconds() >= TOUCH_INTERVAL_SECS);
+    let stale = ctx
+        .key
+        .last_used_at
+        .is_none_or(|t| (now - t).whole_seconds() >= TOUCH_INTERVAL_SECS);
     if stale {
-        p.store.touch_api_key(&ctx.key.id, now, TOUCH_INTERVAL_SECS).await?;
+        p.store
+            .touch_api_key(&ctx.key.id, now, TOUCH_INTERVAL_SECS)
+            .await?;
     }
-    Ok(TenantPrincipal { tenant: ctx.tenant, caller: Caller::ApiKey(ctx.key), meta: meta.clone() })
+    Ok(TenantPrincipal {
+        tenant: ctx.tenant,
+        caller: Caller::ApiKey(ctx.key),
+        meta: meta.clone(),
+    })
 }
 
-async fn authenticate_token(p: &Platform, token: &str, meta: &RequestMeta) -> Result<TenantPrincipal, CoreError> {
+async fn authenticate_token(
+    p: &Platform,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<TenantPrincipal, CoreError> {
     let claims = p.tokens.verify_customer(token)?;
-    if p.cache.has_flag(&blacklist_key(claims.jti.as_str())).await? {
+    if p.cache
+        .has_flag(&blacklist_key(claims.jti.as_str()))
+        .await?
+    {
         return Err(CoreError::Unauthenticated("the token was revoked".into()));
     }
     let ctx = match p.store.get_session_context(&claims.jti).await {
         Ok(ctx) => ctx,
         Err(crate::ports::store::StoreError::NotFound(_)) => {
-            return Err(CoreError::Unauthenticated("the session no longer exists".into()));
+            return Err(CoreError::Unauthenticated(
+                "the session no longer exists".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };
     let now = OffsetDateTime::now_utc();
     if ctx.session.revoked_at.is_some() || ctx.session.expires_at <= now {
-        return Err(CoreError::Unauthenticated("the session has ended; log in again".into()));
+        return Err(CoreError::Unauthenticated(
+            "the session has ended; log in again".into(),
+        ));
     }
     if ctx.user.status != UserStatus::Active {
         return Err(CoreError::Unauthenticated("this user is disabled".into()));
@@ -275,18 +366,34 @@ async fn authenticate_token(p: &Platform, token: &str, meta: &RequestMeta) -> Re
     if !ctx.tenant.is_active() {
         return Err(CoreError::TenantSuspended);
     }
-    let caller = Caller::User { user: ctx.user, session: ctx.session.id, expires_at: ctx.session.expires_at };
-    Ok(TenantPrincipal { tenant: ctx.tenant, caller, meta: meta.clone() })
+    let caller = Caller::User {
+        user: ctx.user,
+        session: ctx.session.id,
+        expires_at: ctx.session.expires_at,
+    };
+    Ok(TenantPrincipal {
+        tenant: ctx.tenant,
+        caller,
+        meta: meta.clone(),
+    })
 }
 
 fn blacklist_key(jti: &str) -> String {
     format!("bl:{jti}")
 }
 
-fn user_session(principal: &TenantPrincipal) -> Result<(&User, &SessionId, OffsetDateTime), CoreError> {
+fn user_session(
+    principal: &TenantPrincipal,
+) -> Result<(&User, &SessionId, OffsetDateTime), CoreError> {
     match &principal.caller {
-        Caller::User { user, session, expires_at } => Ok((user, session, *expires_at)),
-        Caller::ApiKey(_) => Err(CoreError::Forbidden("this action needs a user login; API keys cannot do it".into())),
+        Caller::User {
+            user,
+            session,
+            expires_at,
+        } => Ok((user, session, *expires_at)),
+        Caller::ApiKey(_) => Err(CoreError::Forbidden(
+            "this action needs a user login; API keys cannot do it".into(),
+        )),
     }
 }
 
@@ -296,10 +403,18 @@ pub async fn logout(p: &Platform, principal: &TenantPrincipal) -> Result<(), Cor
     end_session(p, session, expires_at).await
 }
 
-async fn end_session(p: &Platform, session: &SessionId, expires_at: OffsetDateTime) -> Result<(), CoreError> {
+async fn end_session(
+    p: &Platform,
+    session: &SessionId,
+    expires_at: OffsetDateTime,
+) -> Result<(), CoreError> {
     let now = OffsetDateTime::now_utc();
-    let ttl = Duration::try_from(expires_at - now).unwrap_or(Duration::from_secs(1)).max(Duration::from_secs(1));
-    p.cache.set_flag(&blacklist_key(session.as_str()), ttl).await?;
+    let ttl = Duration::try_from(expires_at - now)
+        .unwrap_or(Duration::from_secs(1))
+        .max(Duration::from_secs(1));
+    p.cache
+        .set_flag(&blacklist_key(session.as_str()), ttl)
+        .await?;
     p.store.revoke_session(session, now).await?;
     Ok(())
 }
@@ -320,41 +435,69 @@ pub async fn change_password(
     new: &str,
 ) -> Result<(), CoreError> {
     let (user, session, _) = user_session(principal)?;
-    let new_pw = Password::parse("new_password", new).map_err(|e| CoreError::Validation(vec![e]))?;
+    let new_pw =
+        Password::parse("new_password", new).map_err(|e| CoreError::Validation(vec![e]))?;
     if new == current {
-        return Err(CoreError::field("new_password", "unchanged", "the new password must differ from the current one"));
+        return Err(CoreError::field(
+            "new_password",
+            "unchanged",
+            "the new password must differ from the current one",
+        ));
     }
     let (hash, cur) = (user.password_hash.clone(), current.to_owned());
     if !blocking(move || verify_password(&hash, &cur)).await? {
-        return Err(CoreError::field("current_password", "incorrect", "the current password is not correct"));
+        return Err(CoreError::field(
+            "current_password",
+            "incorrect",
+            "the current password is not correct",
+        ));
     }
     let new_hash = blocking(move || hash_password(&new_pw)).await??;
     let audit = AuditEntry::new(&principal.actor(), "user.password_changed")
         .tenant(principal.tenant_id())
         .target("user", &user.id);
-    p.store.set_user_password(&user.tenant_id, &user.id, &new_hash, Some(session), &audit).await?;
+    p.store
+        .set_user_password(&user.tenant_id, &user.id, &new_hash, Some(session), &audit)
+        .await?;
     Ok(())
 }
 
 /// Logs a member of the platform staff in.
-pub async fn admin_login(p: &Platform, email: &str, password: &str, meta: &RequestMeta) -> Result<AdminLoggedIn, CoreError> {
+pub async fn admin_login(
+    p: &Platform,
+    email: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> Result<AdminLoggedIn, CoreError> {
     let counter = FailureCounter::new("admin", email);
     counter.gate(p).await?;
-    let found = p.store.find_admin_by_email(&email.trim().to_lowercase()).await?;
-    let hash = found.as_ref().map_or_else(|| decoy_hash().to_owned(), |a| a.password_hash.clone());
+    let found = p
+        .store
+        .find_admin_by_email(&email.trim().to_lowercase())
+        .await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |a| a.password_hash.clone());
     let pw = password.to_owned();
     let ok = blocking(move || verify_password(&hash, &pw)).await?;
     let Some(admin) = found.filter(|a| ok && a.status == UserStatus::Active) else {
         let locked = counter.fail(p).await?;
-        let action = if locked { "admin.locked_out" } else { "admin.login_failed" };
-        let entry = AuditEntry::new(&anonymous(meta), action).details(json!({"email": email.trim().to_lowercase()}));
+        let action = if locked {
+            "admin.locked_out"
+        } else {
+            "admin.login_failed"
+        };
+        let entry = AuditEntry::new(&anonymous(meta), action)
+            .details(json!({"email": email.trim().to_lowercase()}));
         p.store.append_audit(&entry).await?;
         return Err(CoreError::Unauthenticated(BAD_LOGIN.into()));
     };
     counter.clear(p).await?;
     let now = OffsetDateTime::now_utc();
     let sid = AdminSessionId::new();
-    let token = p.tokens.issue_admin(&admin.id, &admin.email, admin.role, &sid, now)?;
+    let token = p
+        .tokens
+        .issue_admin(&admin.id, &admin.email, admin.role, &sid, now)?;
     let session = AdminSession {
         id: sid,
         admin_id: admin.id.clone(),
@@ -366,29 +509,56 @@ pub async fn admin_login(p: &Platform, email: &str, password: &str, meta: &Reque
         user_agent: meta.user_agent.clone(),
     };
     p.store.create_admin_session(&session).await?;
-    let actor = Actor { kind: ActorKind::Admin, id: Some(admin.id.to_string()), ip: meta.ip.clone(), user_agent: meta.user_agent.clone() };
-    p.store.append_audit(&AuditEntry::new(&actor, "admin.logged_in").target("admin_user", &admin.id)).await?;
+    let actor = Actor {
+        kind: ActorKind::Admin,
+        id: Some(admin.id.to_string()),
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+    };
+    p.store
+        .append_audit(&AuditEntry::new(&actor, "admin.logged_in").target("admin_user", &admin.id))
+        .await?;
     Ok(AdminLoggedIn { token, admin })
 }
 
 /// Authenticates a staff bearer token.
-pub async fn authenticate_admin(p: &Platform, token: &str, meta: &RequestMeta) -> Result<AdminPrincipal, CoreError> {
+pub async fn authenticate_admin(
+    p: &Platform,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<AdminPrincipal, CoreError> {
     let claims = p.tokens.verify_admin(token)?;
     let ended = || CoreError::Unauthenticated("the session has ended; log in again".into());
-    let (session, admin) = p.store.find_admin_session(&token_hash(token)).await?.ok_or_else(ended)?;
-    if session.id != claims.jti || session.revoked_at.is_some() || session.expires_at <= OffsetDateTime::now_utc() {
+    let (session, admin) = p
+        .store
+        .find_admin_session(&token_hash(token))
+        .await?
+        .ok_or_else(ended)?;
+    if session.id != claims.jti
+        || session.revoked_at.is_some()
+        || session.expires_at <= OffsetDateTime::now_utc()
+    {
         return Err(ended());
     }
     if admin.status != UserStatus::Active {
-        return Err(CoreError::Unauthenticated("this staff account is disabled".into()));
+        return Err(CoreError::Unauthenticated(
+            "this staff account is disabled".into(),
+        ));
     }
-    Ok(AdminPrincipal { admin, session, meta: meta.clone() })
+    Ok(AdminPrincipal {
+        admin,
+        session,
+        meta: meta.clone(),
+    })
 }
 
 /// Ends a staff session.
 pub async fn admin_logout(p: &Platform, principal: &AdminPrincipal) -> Result<(), CoreError> {
-    p.store.revoke_admin_session(&principal.session.id, OffsetDateTime::now_utc()).await?;
-    let entry = AuditEntry::new(&principal.actor(), "admin.logged_out").target("admin_user", &principal.admin.id);
+    p.store
+        .revoke_admin_session(&principal.session.id, OffsetDateTime::now_utc())
+        .await?;
+    let entry = AuditEntry::new(&principal.actor(), "admin.logged_out")
+        .target("admin_user", &principal.admin.id);
     p.store.append_audit(&entry).await?;
     Ok(())
 }

@@ -54,7 +54,10 @@ impl Default for Policy {
             signup_enabled: true,
             login: LoginPolicy::default(),
             plans: PlanLimits::default(),
-            public_rate: Rate { limit: 30, period: Duration::from_secs(60) },
+            public_rate: Rate {
+                limit: 30,
+                period: Duration::from_secs(60),
+            },
         }
     }
 }
@@ -111,10 +114,22 @@ pub struct PlanLimits {
 impl Default for PlanLimits {
     fn default() -> Self {
         Self {
-            free: PlanLimit { per_key_per_minute: 100, per_tenant_per_minute: 300 },
-            starter: PlanLimit { per_key_per_minute: 600, per_tenant_per_minute: 3_000 },
-            growth: PlanLimit { per_key_per_minute: 6_000, per_tenant_per_minute: 30_000 },
-            enterprise: PlanLimit { per_key_per_minute: 600_000, per_tenant_per_minute: 3_000_000 },
+            free: PlanLimit {
+                per_key_per_minute: 100,
+                per_tenant_per_minute: 300,
+            },
+            starter: PlanLimit {
+                per_key_per_minute: 600,
+                per_tenant_per_minute: 3_000,
+            },
+            growth: PlanLimit {
+                per_key_per_minute: 6_000,
+                per_tenant_per_minute: 30_000,
+            },
+            enterprise: PlanLimit {
+                per_key_per_minute: 600_000,
+                per_tenant_per_minute: 3_000_000,
+            },
         }
     }
 }
@@ -141,6 +156,10 @@ pub struct RequestMeta {
 }
 
 /// Runs CPU-heavy work (password hashing) off the async runtime.
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::CoreError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| crate::CoreError::Internal(Box::new(e)))
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, crate::CoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::CoreError::Internal(Box::new(e)))
 }

@@ -67,7 +67,12 @@ impl TenantPrincipal {
             Caller::User { user, .. } => (ActorKind::User, user.id.to_string()),
             Caller::ApiKey(key) => (ActorKind::ApiKey, key.id.to_string()),
         };
-        Actor { kind, id: Some(id), ip: self.meta.ip.clone(), user_agent: self.meta.user_agent.clone() }
+        Actor {
+            kind,
+            id: Some(id),
+            ip: self.meta.ip.clone(),
+            user_agent: self.meta.user_agent.clone(),
+        }
     }
 
     /// Refuses with 403 a caller that does not meet `need`.
@@ -80,8 +85,12 @@ impl TenantPrincipal {
             ))),
             Caller::ApiKey(key) => match need.scope {
                 Some(scope) if key.has_scope(scope) => Ok(()),
-                Some(scope) => Err(CoreError::Forbidden(format!("this API key lacks the `{scope}` scope"))),
-                None => Err(CoreError::Forbidden("this action needs a user login; API keys cannot do it".into())),
+                Some(scope) => Err(CoreError::Forbidden(format!(
+                    "this API key lacks the `{scope}` scope"
+                ))),
+                None => Err(CoreError::Forbidden(
+                    "this action needs a user login; API keys cannot do it".into(),
+                )),
             },
         }
     }

@@ -34,11 +34,23 @@ pub struct NewTenantInput {
 }
 
 /// Creates a tenant with its owner.
-pub async fn create(p: &Platform, by: &AdminPrincipal, input: NewTenantInput) -> Result<(Tenant, User), CoreError> {
+pub async fn create(
+    p: &Platform,
+    by: &AdminPrincipal,
+    input: NewTenantInput,
+) -> Result<(Tenant, User), CoreError> {
     by.require(AdminRole::Admin)?;
     let tenant_id = TenantId::new();
     let name_r = name("name", &input.name, 200);
-    let owner_r = new_user(&tenant_id, Role::Owner, &input.owner_name, &input.owner_email, &input.owner_password, "owner.").await;
+    let owner_r = new_user(
+        &tenant_id,
+        Role::Owner,
+        &input.owner_name,
+        &input.owner_email,
+        &input.owner_password,
+        "owner.",
+    )
+    .await;
     let (tenant_name, owner) = merge_errors(name_r, owner_r)?;
     let now = OffsetDateTime::now_utc();
     let tenant = Tenant {
@@ -53,11 +65,16 @@ pub async fn create(p: &Platform, by: &AdminPrincipal, input: NewTenantInput) ->
         .tenant(&tenant.id)
         .target("tenant", &tenant.id)
         .details(json!({"name": tenant.name, "plan": tenant.plan, "owner_email": owner.email}));
-    p.store.create_tenant_with_owner(&tenant, &owner, &audit).await?;
+    p.store
+        .create_tenant_with_owner(&tenant, &owner, &audit)
+        .await?;
     Ok((tenant, owner))
 }
 
-fn merge_errors<A, B>(a: Result<A, crate::FieldError>, b: Result<B, CoreError>) -> Result<(A, B), CoreError> {
+fn merge_errors<A, B>(
+    a: Result<A, crate::FieldError>,
+    b: Result<B, CoreError>,
+) -> Result<(A, B), CoreError> {
     match (a, b) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (Err(e), Ok(_)) => Err(CoreError::Validation(vec![e])),
@@ -70,7 +87,12 @@ fn merge_errors<A, B>(a: Result<A, crate::FieldError>, b: Result<B, CoreError>) 
 }
 
 /// Lists tenants.
-pub async fn list(p: &Platform, by: &AdminPrincipal, filter: &TenantFilter, page: &PageRequest) -> Result<Page<Tenant>, CoreError> {
+pub async fn list(
+    p: &Platform,
+    by: &AdminPrincipal,
+    filter: &TenantFilter,
+    page: &PageRequest,
+) -> Result<Page<Tenant>, CoreError> {
     by.require(AdminRole::Readonly)?;
     Ok(p.store.list_tenants(filter, page).await?)
 }
@@ -90,10 +112,17 @@ pub async fn patch(
     plan: Option<Plan>,
 ) -> Result<Tenant, CoreError> {
     by.require(AdminRole::Admin)?;
-    let new_name = new_name.map(|n| name("name", &n, 200)).transpose().map_err(|e| CoreError::Validation(vec![e]))?;
+    let new_name = new_name
+        .map(|n| name("name", &n, 200))
+        .transpose()
+        .map_err(|e| CoreError::Validation(vec![e]))?;
     let current = p.store.get_tenant(id).await?;
     refuse_deleting(&current)?;
-    let patch = TenantPatch { name: new_name, plan, status: None };
+    let patch = TenantPatch {
+        name: new_name,
+        plan,
+        status: None,
+    };
     let audit = AuditEntry::new(&by.actor(), "tenant.updated")
         .tenant(id)
         .target("tenant", id)
@@ -110,7 +139,13 @@ fn refuse_deleting(t: &Tenant) -> Result<(), CoreError> {
 }
 
 /// Suspends (`active = false`) or reactivates a tenant. A suspension refuses its keys and tokens at once.
-pub async fn set_active(p: &Platform, by: &AdminPrincipal, id: &TenantId, active: bool, reason: Option<String>) -> Result<Tenant, CoreError> {
+pub async fn set_active(
+    p: &Platform,
+    by: &AdminPrincipal,
+    id: &TenantId,
+    active: bool,
+    reason: Option<String>,
+) -> Result<Tenant, CoreError> {
     by.require(AdminRole::Admin)?;
     let current = p.store.get_tenant(id).await?;
     refuse_deleting(&current)?;
@@ -119,8 +154,14 @@ pub async fn set_active(p: &Platform, by: &AdminPrincipal, id: &TenantId, active
     } else {
         (TenantStatus::Suspended, "tenant.suspended")
     };
-    let patch = TenantPatch { status: Some(status), ..Default::default() };
-    let audit = AuditEntry::new(&by.actor(), action).tenant(id).target("tenant", id).details(json!({"reason": reason}));
+    let patch = TenantPatch {
+        status: Some(status),
+        ..Default::default()
+    };
+    let audit = AuditEntry::new(&by.actor(), action)
+        .tenant(id)
+        .target("tenant", id)
+        .details(json!({"reason": reason}));
     Ok(p.store.update_tenant(id, &patch, &audit).await?)
 }
 
@@ -129,8 +170,13 @@ pub async fn delete(p: &Platform, by: &AdminPrincipal, id: &TenantId) -> Result<
     by.require(AdminRole::Superadmin)?;
     let current = p.store.get_tenant(id).await?;
     refuse_deleting(&current)?;
-    let task = NewTask::now(Task::TenantPurgeV1(TenantPurgeV1 { tenant_id: id.clone() }));
-    let audit = AuditEntry::new(&by.actor(), "tenant.deleted").tenant(id).target("tenant", id).details(json!({"purge_task": task.id}));
+    let task = NewTask::now(Task::TenantPurgeV1(TenantPurgeV1 {
+        tenant_id: id.clone(),
+    }));
+    let audit = AuditEntry::new(&by.actor(), "tenant.deleted")
+        .tenant(id)
+        .target("tenant", id)
+        .details(json!({"purge_task": task.id}));
     p.store.begin_tenant_deletion(id, &task, &audit).await?;
     p.outbox_wake.notify_one();
     Ok(task.id)
@@ -139,12 +185,19 @@ pub async fn delete(p: &Platform, by: &AdminPrincipal, id: &TenantId) -> Result<
 /// Runs a purge task: deletes every row of the tenant and completes the task in one transaction.
 /// Running it again after it completed does nothing.
 pub async fn purge(p: &Platform, task: &TaskId, tenant: &TenantId) -> Result<bool, CoreError> {
-    let audit = AuditEntry::new(&Actor::system(), "tenant.purged").target("tenant", tenant).details(json!({"task": task}));
+    let audit = AuditEntry::new(&Actor::system(), "tenant.purged")
+        .target("tenant", tenant)
+        .details(json!({"task": task}));
     Ok(p.store.purge_tenant(tenant, task, &audit).await?)
 }
 
 /// Reads the audit log.
-pub async fn audit_log(p: &Platform, by: &AdminPrincipal, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, CoreError> {
+pub async fn audit_log(
+    p: &Platform,
+    by: &AdminPrincipal,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Result<Page<AuditEntry>, CoreError> {
     by.require(AdminRole::Readonly)?;
     Ok(p.store.list_audit(filter, page).await?)
 }
