@@ -1,14 +1,7 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The `irisx` binary's library: configuration, wiring of the backends chosen by configuration, telemetry,
+//! and the roles (`api`, `worker`, `all`) with graceful shutdown.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod config;
+pub mod secrets;
+pub mod serve;
+pub mod telemetry;

@@ -1,0 +1,261 @@
+//! Configuration: embedded defaults → optional `irisx.toml` → `IRISX_*` environment, validated once at start.
+//!
+//! An error names the bad key (and where it came from). Secrets are `SecretString`, redacted in `Debug`.
+//! Variables starting `IRISX_TEST_` belong to the test suites and are ignored here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Every setting of `irisx serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on (`IRISX_LISTEN`); port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Where embedded data lives: the SQLite file, local objects, generated secrets (`IRISX_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://path` (default: `<data_dir>/irisx.db`) or `postgres://...` (`IRISX_DATABASE_URL`).
+    pub database_url: Option<String>,
+    /// Pooled database connections.
+    pub database_pool_size: u32,
+    /// `memory` (default) or `nats://host:port` (`IRISX_QUEUE_URL`).
+    pub queue_url: String,
+    /// JetStream stream name.
+    pub nats_stream: String,
+    /// JetStream subject prefix.
+    pub nats_subject_prefix: String,
+    /// `memory` (default) or `redis://host:port` (`IRISX_CACHE_URL`).
+    pub cache_url: String,
+    /// Prefix of every cache key.
+    pub cache_key_prefix: String,
+    /// `file://path` (default: `<data_dir>/objects`) or `s3://bucket` (`IRISX_OBJECT_STORE_URL`).
+    pub object_store_url: Option<String>,
+    /// S3 endpoint, for S3-compatible servers.
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    pub s3_region: Option<String>,
+    /// S3 access key id.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[serde(skip_serializing)]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Allow plain-HTTP S3 endpoints (local servers).
+    pub s3_allow_http: bool,
+    /// Customer token secret (at least 32 bytes); generated into the data dir when absent.
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<SecretString>,
+    /// Staff token secret (at least 32 bytes); generated into the data dir when absent.
+    #[serde(skip_serializing)]
+    pub admin_jwt_secret: Option<SecretString>,
+    /// AES-256-GCM key for credentials at rest, 64 hex digits; generated into the data dir when absent.
+    #[serde(skip_serializing)]
+    pub encryption_key: Option<SecretString>,
+    /// Whether `POST /v1/auth/signup` is open.
+    pub signup_enabled: bool,
+    /// CORS origins; `["*"]` for any.
+    pub cors_origins: Vec<String>,
+    /// Largest request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Seconds a request may take before 408.
+    pub request_timeout_secs: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `irisx=debug,info`.
+    pub log_level: String,
+    /// Serve `/metrics`.
+    pub metrics_enabled: bool,
+    /// Failed logins before a lockout.
+    pub login_max_failures: u32,
+    /// Lockout length in seconds.
+    pub login_lockout_secs: u64,
+    /// Requests per minute per client IP on sign-up and login.
+    pub public_rate_per_minute: u32,
+    /// Per-plan limits: requests per minute per key (`free`, `starter`, `growth`, `enterprise`).
+    pub plan_key_limits: PlanNumbers,
+    /// Per-plan limits: requests per minute per tenant.
+    pub plan_tenant_limits: PlanNumbers,
+    /// How often the outbox relay polls when not woken, in milliseconds.
+    pub relay_poll_ms: u64,
+    /// Rows the relay publishes per batch.
+    pub relay_batch: u32,
+    /// Seconds after which a published, unfinished task is published again (its message may be lost).
+    pub republish_after_secs: u64,
+    /// Seconds allowed for in-flight work at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+/// One number per plan.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanNumbers {
+    /// Free plan.
+    pub free: u32,
+    /// Starter plan.
+    pub starter: u32,
+    /// Growth plan.
+    pub growth: u32,
+    /// Enterprise plan.
+    pub enterprise: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let plans = irisx_core::usecase::PlanLimits::default();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./irisx-data"),
+            database_url: None,
+            database_pool_size: 16,
+            queue_url: "memory".into(),
+            nats_stream: "IRISX".into(),
+            nats_subject_prefix: "irisx".into(),
+            cache_url: "memory".into(),
+            cache_key_prefix: "irisx:".into(),
+            object_store_url: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
+            jwt_secret: None,
+            admin_jwt_secret: None,
+            encryption_key: None,
+            signup_enabled: true,
+            cors_origins: Vec::new(),
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            metrics_enabled: true,
+            login_max_failures: 5,
+            login_lockout_secs: 900,
+            public_rate_per_minute: 30,
+            plan_key_limits: PlanNumbers {
+                free: plans.free.per_key_per_minute,
+                starter: plans.starter.per_key_per_minute,
+                growth: plans.growth.per_key_per_minute,
+                enterprise: plans.enterprise.per_key_per_minute,
+            },
+            plan_tenant_limits: PlanNumbers {
+                free: plans.free.per_tenant_per_minute,
+                starter: plans.starter.per_tenant_per_minute,
+                growth: plans.growth.per_tenant_per_minute,
+                enterprise: plans.enterprise.per_tenant_per_minute,
+            },
+            relay_poll_ms: 200,
+            relay_batch: 256,
+            republish_after_secs: 300,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// A configuration that could not be loaded or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Parsing failed; figment's message names the key and its source.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    /// A value parsed but is not acceptable.
+    #[error("invalid configuration: `{key}` {problem}")]
+    Invalid {
+        /// The key, as its environment variable.
+        key: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./irisx.toml` when present), then the `IRISX_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None => fig = fig.merge(Toml::file("irisx.toml")),
+        }
+        let env = Env::prefixed("IRISX_")
+            .filter(|k| !k.as_str().starts_with("test_"))
+            .split("__");
+        let cfg: Config = fig.merge(env).extract().map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        let db = self.database_url();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return bad(
+                "IRISX_DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            );
+        }
+        if !(self.queue_url == "memory" || self.queue_url.starts_with("nats://")) {
+            return bad("IRISX_QUEUE_URL", "must be `memory` or start with nats://");
+        }
+        if !(self.cache_url == "memory"
+            || self.cache_url.starts_with("redis://")
+            || self.cache_url.starts_with("rediss://"))
+        {
+            return bad("IRISX_CACHE_URL", "must be `memory` or start with redis://");
+        }
+        let obj = self.object_store_url();
+        if !(obj.starts_with("file://") || obj.starts_with("s3://")) {
+            return bad("IRISX_OBJECT_STORE_URL", "must start with file:// or s3://");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("IRISX_LOG_FORMAT", "must be `text` or `json`");
+        }
+        if self.body_limit_bytes < 1024 {
+            return bad("IRISX_BODY_LIMIT_BYTES", "must be at least 1024");
+        }
+        if self.database_pool_size == 0 {
+            return bad("IRISX_DATABASE_POOL_SIZE", "must be at least 1");
+        }
+        for (key, s) in [
+            ("IRISX_JWT_SECRET", &self.jwt_secret),
+            ("IRISX_ADMIN_JWT_SECRET", &self.admin_jwt_secret),
+        ] {
+            if s.as_ref()
+                .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+            {
+                return bad(key, "must be at least 32 characters");
+            }
+        }
+        if let Some(k) = &self.encryption_key {
+            let k = secrecy::ExposeSecret::expose_secret(k);
+            if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad("IRISX_ENCRYPTION_KEY", "must be 64 hex digits (32 bytes)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("irisx.db").display()))
+    }
+
+    /// The object store URL, defaulting to a directory in the data dir.
+    pub fn object_store_url(&self) -> String {
+        self.object_store_url
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.data_dir.join("objects").display()))
+    }
+}

@@ -1,0 +1,210 @@
+//! Wiring: open the backends named by the configuration, build the platform, and run the role's loops until
+//! a shutdown signal; in-flight requests and tasks finish first.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use irisx_api::{ApiSettings, AppState};
+use irisx_core::auth::TokenSigner;
+use irisx_core::ports::cache::Rate;
+use irisx_core::ports::queue::Queue;
+use irisx_core::usecase::{LoginPolicy, PlanLimit, PlanLimits, Platform, Policy};
+use irisx_queue::{OutboxRelay, QueueOptions, RelayOptions};
+use irisx_worker::{Maintenance, Worker, WorkerOptions};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::secrets;
+
+/// Which loops a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The HTTP API, the outbox relay and the worker.
+    All,
+    /// The HTTP API and the outbox relay.
+    Api,
+    /// The worker and the outbox relay.
+    Worker,
+}
+
+/// The opened backends.
+pub struct Backends {
+    /// Ports and policies.
+    pub platform: Arc<Platform>,
+    /// The queue.
+    pub queue: Arc<dyn Queue>,
+    /// The relay, not yet running.
+    pub relay: OutboxRelay,
+}
+
+fn policy(cfg: &Config) -> Policy {
+    let plan = |key: u32, tenant: u32| PlanLimit {
+        per_key_per_minute: key,
+        per_tenant_per_minute: tenant,
+    };
+    let (k, t) = (cfg.plan_key_limits, cfg.plan_tenant_limits);
+    Policy {
+        signup_enabled: cfg.signup_enabled,
+        login: LoginPolicy {
+            max_failures: cfg.login_max_failures,
+            lockout: Duration::from_secs(cfg.login_lockout_secs),
+            ..LoginPolicy::default()
+        },
+        plans: PlanLimits {
+            free: plan(k.free, t.free),
+            starter: plan(k.starter, t.starter),
+            growth: plan(k.growth, t.growth),
+            enterprise: plan(k.enterprise, t.enterprise),
+        },
+        public_rate: Rate {
+            limit: cfg.public_rate_per_minute,
+            period: Duration::from_secs(60),
+        },
+    }
+}
+
+/// Opens the store (migrating when asked, and always on SQLite), the cache and the queue.
+pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating the data dir {}", cfg.data_dir.display()))?;
+    let secrets = secrets::load_or_generate(cfg)?;
+    secrets.encryption_key_bytes()?;
+    let store_opts = irisx_store::OpenOptions {
+        max_connections: cfg.database_pool_size,
+        migrate,
+        ..Default::default()
+    };
+    let store = irisx_store::open(&cfg.database_url(), &store_opts)
+        .await
+        .context("opening the database")?;
+    let cache = irisx_cache::open(&cfg.cache_url, &cfg.cache_key_prefix)
+        .await
+        .context("opening the cache")?;
+    let queue_opts = QueueOptions {
+        stream_name: cfg.nats_stream.clone(),
+        subject_prefix: cfg.nats_subject_prefix.clone(),
+        ..Default::default()
+    };
+    let queue = irisx_queue::open(&cfg.queue_url, &queue_opts)
+        .await
+        .context("opening the queue")?;
+    let relay_opts = RelayOptions {
+        batch_size: cfg.relay_batch,
+        poll_interval: Duration::from_millis(cfg.relay_poll_ms),
+        republish_after: Duration::from_secs(cfg.republish_after_secs),
+        ..Default::default()
+    };
+    let relay = OutboxRelay::new(store.clone(), queue.clone(), relay_opts);
+    let tokens = TokenSigner::new(
+        secrets.jwt.expose_secret().as_bytes(),
+        secrets.admin_jwt.expose_secret().as_bytes(),
+        Duration::from_secs(24 * 3600),
+        Duration::from_secs(4 * 3600),
+    );
+    let platform = Arc::new(Platform {
+        store,
+        cache,
+        tokens,
+        policy: policy(cfg),
+        outbox_wake: relay.wake(),
+    });
+    Ok(Backends {
+        platform,
+        queue,
+        relay,
+    })
+}
+
+/// Runs a role until SIGINT or SIGTERM.
+pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
+    if cfg.queue_url == "memory" && role != Role::All {
+        anyhow::bail!(
+            "IRISX_QUEUE_URL=memory keeps tasks inside one process: run `--role all`, or set a nats:// queue to split roles"
+        );
+    }
+    let prometheus = if cfg.metrics_enabled {
+        Some(crate::telemetry::init_metrics()?)
+    } else {
+        None
+    };
+    let b = open(&cfg, migrate).await?;
+    let cancel = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    tasks.spawn(b.relay.run(cancel.clone()));
+    if matches!(role, Role::All | Role::Worker) {
+        let worker = Worker::new(
+            b.platform.clone(),
+            b.queue.clone(),
+            WorkerOptions::default(),
+        );
+        tasks.spawn(worker.run(cancel.clone()));
+        tasks.spawn(Maintenance::new(b.platform.clone()).run(cancel.clone()));
+    }
+    if matches!(role, Role::All | Role::Api) {
+        let settings = ApiSettings {
+            body_limit: cfg.body_limit_bytes,
+            cors_origins: cfg.cors_origins.clone(),
+            request_timeout: Duration::from_secs(cfg.request_timeout_secs),
+            ..Default::default()
+        };
+        let state = AppState {
+            platform: b.platform.clone(),
+            queue: b.queue.clone(),
+            settings: Arc::new(settings),
+            prometheus,
+        };
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("binding {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, role = ?role, "IRISX is listening");
+        println!("irisx listening on http://{addr}");
+        let app =
+            irisx_api::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let c = cancel.clone();
+        tasks.spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(c.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        });
+    } else {
+        tracing::info!(role = ?role, "IRISX worker started");
+        println!("irisx worker started");
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight work");
+    cancel.cancel();
+    let grace = Duration::from_secs(cfg.shutdown_grace_secs);
+    if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight work did not finish within the grace period");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

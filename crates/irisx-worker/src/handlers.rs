@@ -1,0 +1,23 @@
+//! One handler per task variant.
+
+use irisx_core::CoreError;
+use irisx_core::id::TaskId;
+use irisx_core::task::Task;
+use irisx_core::usecase::{Platform, tenants};
+
+use crate::Outcome;
+
+/// Runs a task. A handler whose effect is in the database completes the task in that transaction.
+pub(crate) async fn run(
+    platform: &Platform,
+    id: &TaskId,
+    task: Task,
+) -> Result<Outcome, CoreError> {
+    match task {
+        Task::TenantPurgeV1(t) => {
+            let purged = tenants::purge(platform, id, &t.tenant_id).await?;
+            tracing::info!(tenant_id = %t.tenant_id, purged, "tenant purge ran");
+            Ok(Outcome::Done)
+        }
+    }
+}
