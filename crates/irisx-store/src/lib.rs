@@ -13,8 +13,10 @@ mod store_impl;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(test)]
+mod tests;
 
-pub use open::{OpenError, OpenOptions, migrate, open};
 pub(crate) use open::redact;
+pub use open::{OpenError, OpenOptions, migrate, open};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -21,7 +21,11 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5), migrate: false }
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            migrate: false,
+        }
     }
 }
 
@@ -41,7 +45,9 @@ pub enum OpenError {
         source: sqlx::Error,
     },
     /// An in-memory SQLite URL: each pooled connection would get its own empty database.
-    #[error("an in-memory SQLite database cannot back the store (each connection would see its own); use a file")]
+    #[error(
+        "an in-memory SQLite database cannot back the store (each connection would see its own); use a file"
+    )]
     InMemorySqlite,
     /// The SQLite file's directory could not be created.
     #[error("cannot create the database directory {path}")]
@@ -88,7 +94,9 @@ fn backend(url: &str) -> Result<Backend, OpenError> {
 
 /// Removes the password from a URL before it reaches an error message or a log.
 pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     match authority.rsplit_once('@') {
         Some((userinfo, host)) if userinfo.contains(':') => {
@@ -113,7 +121,11 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, Op
 
 /// Applies every pending migration to the database at `url` (`irisx migrate`).
 pub async fn migrate(url: &str) -> Result<(), OpenError> {
-    let options = OpenOptions { max_connections: 1, migrate: true, ..OpenOptions::default() };
+    let options = OpenOptions {
+        max_connections: 1,
+        migrate: true,
+        ..OpenOptions::default()
+    };
     match backend(url)? {
         Backend::Sqlite => SqliteStore::connect(url, &options).await.map(drop),
         Backend::Postgres => PgStore::connect(url, &options).await.map(drop),
@@ -126,7 +138,10 @@ mod tests {
 
     #[test]
     fn a_password_never_reaches_an_error_message() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/irisx.db"), "sqlite://data/irisx.db");
     }

@@ -26,7 +26,10 @@ impl PgStore {
     pub async fn connect(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
         let connect = url
             .parse::<PgConnectOptions>()
-            .map_err(|source| OpenError::InvalidUrl { url: crate::redact(url), source })?;
+            .map_err(|source| OpenError::InvalidUrl {
+                url: crate::redact(url),
+                source,
+            })?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
@@ -61,11 +64,18 @@ async fn check_schema(pool: &sqlx::PgPool) -> Result<(), OpenError> {
     } else {
         Vec::new()
     };
-    let missing: Vec<i64> = MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
+    let missing: Vec<i64> = MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    Err(OpenError::SchemaBehind { applied: applied.last().copied(), missing })
+    Err(OpenError::SchemaBehind {
+        applied: applied.last().copied(),
+        missing,
+    })
 }
 
 async fn begin_write(pool: &Pool<Db>) -> sqlx::Result<Transaction<'static, Db>> {
@@ -96,7 +106,11 @@ async fn claim_outbox(
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
-    let mut entries = rows.iter().map(rows::outbox_entry).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)?;
+    let mut entries = rows
+        .iter()
+        .map(rows::outbox_entry)
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(db_err)?;
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(entries)
 }

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use irisx_core::audit::{Actor, AuditEntry};
 use irisx_core::domain::{AdminSession, AdminUser, ApiKey, Scope, Session, Tenant, User};
-use irisx_core::task::{OutboxEntry, Subject};
 use irisx_core::ports::store::IdempotencyRecord;
+use irisx_core::task::{OutboxEntry, Subject};
 use serde_json::Value;
 use sqlx::Row;
 use time::{OffsetDateTime, UtcOffset};
@@ -46,10 +46,12 @@ macro_rules! impl_cols {
             }
             fn int(&self, col: &str) -> sqlx::Result<i64> {
                 // INTEGER is 4 bytes on PostgreSQL and 8 on SQLite: read either.
-                self.try_get::<i64, _>(col).or_else(|_| self.try_get::<i32, _>(col).map(i64::from))
+                self.try_get::<i64, _>(col)
+                    .or_else(|_| self.try_get::<i32, _>(col).map(i64::from))
             }
             fn json(&self, col: &str) -> sqlx::Result<Value> {
-                self.try_get::<sqlx::types::Json<Value>, _>(col).map(|j| j.0)
+                self.try_get::<sqlx::types::Json<Value>, _>(col)
+                    .map(|j| j.0)
             }
         }
     };
@@ -62,15 +64,17 @@ impl_cols!(sqlx::postgres::PgRow);
 pub(crate) fn norm(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(UtcOffset::UTC);
     let micros = t.microsecond();
-    t.replace_nanosecond(micros * 1_000).expect("a microsecond count is a valid nanosecond count")
+    t.replace_nanosecond(micros * 1_000)
+        .expect("a microsecond count is a valid nanosecond count")
 }
 
 fn parse<T: FromStr>(what: &'static str, text: &str) -> sqlx::Result<T>
 where
     T::Err: std::fmt::Debug,
 {
-    text.parse()
-        .map_err(|e: T::Err| sqlx::Error::Decode(format!("stored {what} `{text}` is invalid: {e:?}").into()))
+    text.parse().map_err(|e: T::Err| {
+        sqlx::Error::Decode(format!("stored {what} `{text}` is invalid: {e:?}").into())
+    })
 }
 
 fn c(p: &str, name: &str) -> String {
@@ -159,8 +163,14 @@ pub(crate) fn api_key(r: &impl Cols, p: &str) -> sqlx::Result<ApiKey> {
         environment: parse("environment", &r.text(&c(p, "environment"))?)?,
         last_four: r.text(&c(p, "last_four"))?,
         key_hash: r.text(&c(p, "key_hash"))?,
-        scopes: scopes.iter().map(|s| parse::<Scope>("scope", s)).collect::<sqlx::Result<_>>()?,
-        created_by: r.opt_text(&c(p, "created_by"))?.map(|s| parse("user id", &s)).transpose()?,
+        scopes: scopes
+            .iter()
+            .map(|s| parse::<Scope>("scope", s))
+            .collect::<sqlx::Result<_>>()?,
+        created_by: r
+            .opt_text(&c(p, "created_by"))?
+            .map(|s| parse("user id", &s))
+            .transpose()?,
         created_at: r.time(&c(p, "created_at"))?,
         last_used_at: r.opt_time(&c(p, "last_used_at"))?,
         revoked_at: r.opt_time(&c(p, "revoked_at"))?,
@@ -169,14 +179,22 @@ pub(crate) fn api_key(r: &impl Cols, p: &str) -> sqlx::Result<ApiKey> {
 
 /// The JSON array stored for a key's scopes.
 pub(crate) fn scopes_json(scopes: &[Scope]) -> Value {
-    Value::Array(scopes.iter().map(|s| Value::String(s.as_str().to_owned())).collect())
+    Value::Array(
+        scopes
+            .iter()
+            .map(|s| Value::String(s.as_str().to_owned()))
+            .collect(),
+    )
 }
 
 /// An audit entry.
 pub(crate) fn audit(r: &impl Cols) -> sqlx::Result<AuditEntry> {
     Ok(AuditEntry {
         id: parse("audit id", &r.text("id")?)?,
-        tenant_id: r.opt_text("tenant_id")?.map(|s| parse("tenant id", &s)).transpose()?,
+        tenant_id: r
+            .opt_text("tenant_id")?
+            .map(|s| parse("tenant id", &s))
+            .transpose()?,
         actor: Actor {
             kind: parse("actor type", &r.text("actor_type")?)?,
             id: r.opt_text("actor_id")?,
@@ -196,10 +214,12 @@ pub(crate) fn outbox_entry(r: &impl Cols) -> sqlx::Result<OutboxEntry> {
     let subject = r.text("subject")?;
     Ok(OutboxEntry {
         id: parse("task id", &r.text("id")?)?,
-        subject: Subject::parse(&subject)
-            .ok_or_else(|| sqlx::Error::Decode(format!("stored subject `{subject}` is unknown").into()))?,
+        subject: Subject::parse(&subject).ok_or_else(|| {
+            sqlx::Error::Decode(format!("stored subject `{subject}` is unknown").into())
+        })?,
         payload: r.text("payload")?,
-        attempts: u32::try_from(r.int("attempts")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        attempts: u32::try_from(r.int("attempts")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
 
@@ -209,7 +229,8 @@ pub(crate) fn idempotency(r: &impl Cols) -> sqlx::Result<IdempotencyRecord> {
         scope: r.text("scope")?,
         key: r.text("key")?,
         request_hash: r.text("request_hash")?,
-        status_code: u16::try_from(r.int("status_code")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        status_code: u16::try_from(r.int("status_code")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         response_body: r.text("response_body")?,
         created_at: r.time("created_at")?,
         expires_at: r.time("expires_at")?,

@@ -31,15 +31,24 @@ impl SqliteStore {
     /// accepted request must survive a power cut, as the database is the ledger), a 5 s busy timeout and
     /// foreign keys on.
     pub async fn connect(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
-        let connect = url
-            .parse::<SqliteConnectOptions>()
-            .map_err(|source| OpenError::InvalidUrl { url: crate::redact(url), source })?;
+        let connect =
+            url.parse::<SqliteConnectOptions>()
+                .map_err(|source| OpenError::InvalidUrl {
+                    url: crate::redact(url),
+                    source,
+                })?;
         let file = connect.get_filename().to_path_buf();
-        if file.as_os_str().is_empty() || file == Path::new(":memory:") || url.contains("mode=memory") {
+        if file.as_os_str().is_empty()
+            || file == Path::new(":memory:")
+            || url.contains("mode=memory")
+        {
             return Err(OpenError::InMemorySqlite);
         }
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let connect = connect
             .create_if_missing(true)
@@ -67,13 +76,16 @@ async fn begin_write(pool: &Pool<Db>) -> sqlx::Result<Transaction<'static, Db>> 
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-const TS_FORMAT: &[BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+const TS_FORMAT: &[BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
 
 /// A time as stored on SQLite: RFC 3339 UTC with exactly six fractional digits, so text order is time order
 /// (sqlx's own encoding trims the fraction, which breaks comparisons in SQL).
 fn ts(t: OffsetDateTime) -> String {
-    rows::norm(t).format(TS_FORMAT).expect("a UTC time always formats")
+    rows::norm(t)
+        .format(TS_FORMAT)
+        .expect("a UTC time always formats")
 }
 
 /// Claims due rows in one `UPDATE ... RETURNING` under the single write lock, oldest id first.
@@ -98,7 +110,11 @@ async fn claim_outbox(
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    let mut entries = rows.iter().map(rows::outbox_entry).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)?;
+    let mut entries = rows
+        .iter()
+        .map(rows::outbox_entry)
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(db_err)?;
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(entries)
 }

@@ -1,0 +1,454 @@
+//! Cases for the outbox, idempotency records and the audit log.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use irisx_core::audit::{Actor, ActorKind, AuditEntry, AuditFilter};
+use irisx_core::id::TaskId;
+use irisx_core::page::PageRequest;
+use irisx_core::ports::store::{IdempotencyRecord, Store, StoreError};
+use irisx_core::task::{NewTask, Task, TaskState, TenantPurgeV1};
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+
+/// Queues one purge task per new tenant, available at `at`; returns the task ids in creation order.
+pub async fn queue(store: &Arc<dyn Store>, n: usize, at: OffsetDateTime) -> Vec<TaskId> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (t, _) = seed(store).await;
+        let mut task = NewTask::now(Task::TenantPurgeV1(TenantPurgeV1 {
+            tenant_id: t.id.clone(),
+        }));
+        task.available_at = at;
+        store
+            .begin_tenant_deletion(&t.id, &task, &audit(Some(&t.id), "tenant.deleted"))
+            .await
+            .unwrap();
+        ids.push(task.id);
+    }
+    ids
+}
+
+fn long_ago() -> OffsetDateTime {
+    now() - Duration::hours(1)
+}
+
+/// A claimed row is marked published, counts the attempt, and is not claimed again until released.
+pub async fn a_claimed_row_is_not_claimed_again_until_released(store: Arc<dyn Store>) {
+    let ids = queue(&store, 1, now() - Duration::seconds(1)).await;
+    let claimed = store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((&claimed[0].id, claimed[0].attempts), (&ids[0], 1));
+    let task: Task = serde_json::from_str(&claimed[0].payload).unwrap();
+    assert_eq!(task.subject(), claimed[0].subject);
+    assert!(store.claim_outbox(10, long_ago()).await.unwrap().is_empty());
+    store.release_outbox(&ids).await.unwrap();
+    let again = store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!((&again[0].id, again[0].attempts), (&ids[0], 2));
+}
+
+/// Rows not yet available are not claimed; claims come oldest first, up to the limit.
+pub async fn claims_skip_future_rows_and_come_oldest_first_up_to_the_limit(store: Arc<dyn Store>) {
+    let due = queue(&store, 3, now() - Duration::seconds(1)).await;
+    let later = queue(&store, 1, now() + Duration::hours(1)).await;
+    let first = store.claim_outbox(2, long_ago()).await.unwrap();
+    assert_eq!(
+        first.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        vec![&due[0], &due[1]]
+    );
+    let rest = store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        vec![&due[2]]
+    );
+    assert_eq!(
+        store.task_state(&later[0]).await.unwrap(),
+        Some(TaskState::Pending)
+    );
+}
+
+/// A row published before `republish_before` and still pending is claimed again.
+pub async fn a_row_published_before_republish_before_and_still_pending_is_claimed_again(
+    store: Arc<dyn Store>,
+) {
+    let ids = queue(&store, 2, now() - Duration::seconds(1)).await;
+    assert_eq!(store.claim_outbox(10, long_ago()).await.unwrap().len(), 2);
+    store.complete_task(&ids[1]).await.unwrap();
+    let again = store
+        .claim_outbox(10, now() + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| (&e.id, e.attempts))
+            .collect::<Vec<_>>(),
+        vec![(&ids[0], 2)]
+    );
+}
+
+/// Resetting the unfinished outbox makes every pending published row claimable again.
+pub async fn resetting_the_unfinished_outbox_makes_pending_published_rows_claimable(
+    store: Arc<dyn Store>,
+) {
+    let ids = queue(&store, 3, now() - Duration::seconds(1)).await;
+    store.claim_outbox(10, long_ago()).await.unwrap();
+    store.fail_task(&ids[2], "gave up").await.unwrap();
+    assert_eq!(store.reset_unfinished_outbox().await.unwrap(), 2);
+    let again = store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!(
+        again.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        vec![&ids[0], &ids[1]]
+    );
+}
+
+/// Completing, rescheduling and failing move a task; a finished task stays finished; a missing one is not found.
+pub async fn complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_finished(
+    store: Arc<dyn Store>,
+) {
+    let ids = queue(&store, 3, now() - Duration::seconds(1)).await;
+    store.claim_outbox(10, long_ago()).await.unwrap();
+    store.complete_task(&ids[0]).await.unwrap();
+    store.complete_task(&ids[0]).await.unwrap();
+    assert_eq!(
+        store.task_state(&ids[0]).await.unwrap(),
+        Some(TaskState::Completed)
+    );
+    store
+        .reschedule_task(&ids[1], now() + Duration::hours(1), "busy")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_outbox(10, now() + Duration::seconds(1))
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.id != ids[1])
+    );
+    store
+        .reschedule_task(&ids[1], now() - Duration::seconds(1), "busy")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_outbox(10, long_ago())
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.id == ids[1])
+    );
+    store.fail_task(&ids[2], "permanent").await.unwrap();
+    assert_eq!(
+        store.task_state(&ids[2]).await.unwrap(),
+        Some(TaskState::Failed)
+    );
+    store.reschedule_task(&ids[2], now(), "late").await.unwrap();
+    store.complete_task(&ids[2]).await.unwrap();
+    store.fail_task(&ids[0], "late").await.unwrap();
+    assert_eq!(
+        store.task_state(&ids[2]).await.unwrap(),
+        Some(TaskState::Failed)
+    );
+    assert_eq!(
+        store.task_state(&ids[0]).await.unwrap(),
+        Some(TaskState::Completed)
+    );
+    let missing = TaskId::new();
+    assert_eq!(store.task_state(&missing).await.unwrap(), None);
+    assert!(matches!(
+        store.complete_task(&missing).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.fail_task(&missing, "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.reschedule_task(&missing, now(), "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Outbox stats count due unpublished rows, rows in flight, and the oldest due row's age; pruning deletes only
+/// rows finished before the cut-off.
+pub async fn outbox_stats_count_rows_and_pruning_deletes_only_rows_finished_before_the_cutoff(
+    store: Arc<dyn Store>,
+) {
+    let empty = store.outbox_stats().await.unwrap();
+    assert_eq!(
+        (
+            empty.unpublished,
+            empty.in_flight,
+            empty.oldest_unpublished_secs
+        ),
+        (0, 0, 0.0)
+    );
+    let old = queue(&store, 2, now() - Duration::seconds(100)).await;
+    queue(&store, 1, now() + Duration::hours(1)).await;
+    store.claim_outbox(1, long_ago()).await.unwrap();
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.unpublished, stats.in_flight), (1, 1));
+    assert!(stats.oldest_unpublished_secs >= 99.0, "{stats:?}");
+    store.complete_task(&old[0]).await.unwrap();
+    store.fail_task(&old[1], "x").await.unwrap();
+    assert_eq!(
+        store
+            .prune_outbox(now() - Duration::minutes(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .prune_outbox(now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.task_state(&old[0]).await.unwrap(), None);
+    assert_eq!(store.outbox_stats().await.unwrap().in_flight, 0);
+}
+
+/// Four concurrent claimers over 200 rows never claim the same row, and together claim every row.
+pub async fn four_concurrent_claimers_over_200_rows_never_claim_the_same_row(
+    store: Arc<dyn Store>,
+) {
+    let ids: HashSet<TaskId> = queue(&store, 200, now() - Duration::seconds(1))
+        .await
+        .into_iter()
+        .collect();
+    let claimers = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_outbox(7, long_ago()).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|e| e.id));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for c in claimers.collect::<Vec<_>>() {
+        all.extend(c.await.unwrap());
+    }
+    let unique: HashSet<TaskId> = all.iter().cloned().collect();
+    assert_eq!(all.len(), 200, "a row was claimed twice");
+    assert_eq!(unique, ids);
+}
+
+fn record(scope: &str, key: &str, hash: &str, ttl: Duration) -> IdempotencyRecord {
+    IdempotencyRecord {
+        scope: scope.into(),
+        key: key.into(),
+        request_hash: hash.into(),
+        status_code: 202,
+        response_body: format!("{{\"hash\":\"{hash}\"}}"),
+        created_at: now(),
+        expires_at: now() + ttl,
+    }
+}
+
+/// An idempotency record is returned until it expires, the first one is kept, an expired one is replaced,
+/// and pruning deletes expired ones.
+pub async fn idempotency_keeps_the_first_record_until_it_expires(store: Arc<dyn Store>) {
+    assert!(
+        store
+            .get_idempotency("ten_a", "k1", now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let first = record("ten_a", "k1", "h1", Duration::hours(1));
+    assert_eq!(store.put_idempotency(&first).await.unwrap(), first);
+    assert_eq!(
+        store
+            .put_idempotency(&record("ten_a", "k1", "h2", Duration::hours(1)))
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(
+        store.get_idempotency("ten_a", "k1", now()).await.unwrap(),
+        Some(first.clone())
+    );
+    assert!(
+        store
+            .get_idempotency("ten_b", "k1", now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_idempotency("ten_a", "k1", now() + Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let stale = record("ten_a", "k2", "old", Duration::seconds(-1));
+    store.put_idempotency(&stale).await.unwrap();
+    let fresh = record("ten_a", "k2", "new", Duration::hours(1));
+    assert_eq!(store.put_idempotency(&fresh).await.unwrap(), fresh);
+
+    store
+        .put_idempotency(&record("ten_a", "k3", "gone", Duration::seconds(-1)))
+        .await
+        .unwrap();
+    assert_eq!(store.prune_idempotency(now()).await.unwrap(), 1);
+    assert!(
+        store
+            .get_idempotency("ten_a", "k1", now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Twenty concurrent puts of one key all get the same, first-written record back.
+pub async fn twenty_concurrent_puts_of_one_key_all_return_the_same_record(store: Arc<dyn Store>) {
+    let puts = (0..20).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .put_idempotency(&record(
+                    "ten_c",
+                    "same",
+                    &format!("h{i}"),
+                    Duration::hours(1),
+                ))
+                .await
+        })
+    });
+    let mut kept = Vec::new();
+    for p in puts.collect::<Vec<_>>() {
+        kept.push(p.await.unwrap().unwrap());
+    }
+    let stored = store
+        .get_idempotency("ten_c", "same", now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        kept.iter().all(|r| *r == stored),
+        "every caller must see the one stored record"
+    );
+}
+
+/// Audit entries list newest first across pages, filtered by tenant, actor, action (exact or prefix) and time.
+pub async fn audit_entries_list_newest_first_with_filters(store: Arc<dyn Store>) {
+    let (t, owner) = seed(&store).await;
+    let actor = Actor {
+        kind: ActorKind::User,
+        id: Some(owner.id.to_string()),
+        ip: Some("192.0.2.9".into()),
+        user_agent: None,
+    };
+    let start = now();
+    let mut mine = Vec::new();
+    for action in [
+        "tenant.updated",
+        "tenant",
+        "api_key.created",
+        "tenant.suspended",
+    ] {
+        let mut e = AuditEntry::new(&actor, action)
+            .tenant(&t.id)
+            .target("tenant", &t.id);
+        e.details = serde_json::json!({"n": action.len()});
+        e.created_at = now();
+        store.append_audit(&e).await.unwrap();
+        mine.push(e);
+    }
+    store
+        .append_audit(&audit(None, "tenant.updated"))
+        .await
+        .unwrap();
+    let page = PageRequest::default();
+    let by_tenant = AuditFilter {
+        tenant_id: Some(t.id.clone()),
+        ..Default::default()
+    };
+    let all = store.list_audit(&by_tenant, &page).await.unwrap().items;
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0], mine[3]);
+    let prefix = AuditFilter {
+        action: Some("tenant.".into()),
+        ..by_tenant.clone()
+    };
+    let actions: Vec<_> = store
+        .list_audit(&prefix, &page)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["tenant.suspended", "tenant.updated", "tenant.created"]
+    );
+    let exact = AuditFilter {
+        action: Some("tenant".into()),
+        ..by_tenant.clone()
+    };
+    assert_eq!(
+        store.list_audit(&exact, &page).await.unwrap().items,
+        vec![mine[1].clone()]
+    );
+    let by_actor = AuditFilter {
+        actor_kind: Some(ActorKind::User),
+        actor_id: Some(owner.id.to_string()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_audit(&by_actor, &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+    let in_time = AuditFilter {
+        from: Some(start),
+        to: Some(mine[3].created_at),
+        ..by_actor.clone()
+    };
+    let timed = store.list_audit(&in_time, &page).await.unwrap().items;
+    assert!(
+        timed
+            .iter()
+            .all(|e| e.created_at >= start && e.created_at < mine[3].created_at)
+    );
+    let p1 = store
+        .list_audit(
+            &AuditFilter::default(),
+            &PageRequest {
+                cursor: None,
+                limit: 4,
+            },
+        )
+        .await
+        .unwrap();
+    let p2 = store
+        .list_audit(
+            &AuditFilter::default(),
+            &PageRequest {
+                cursor: p1.next_cursor,
+                limit: 4,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (p1.items.len(), p2.items.len(), p2.next_cursor),
+        (4, 2, None)
+    );
+    assert!(p1.items.last().unwrap().id > p2.items[0].id);
+}
