@@ -5,6 +5,7 @@
 //! consumer looks for work, so there is no background task to stop.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -100,9 +101,19 @@ struct Shared {
     state: Mutex<State>,
     /// Woken on every publish, retry and release, so waiting consumers look again.
     notify: Notify,
+    /// Set by [`MemoryQueue::close`].
+    closed: AtomicBool,
 }
 
 impl Shared {
+    fn check_open(&self) -> Result<(), QueueError> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(QueueError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every update under the lock is a handful of moves between collections; a panic cannot leave a
         // message half-moved, so a poisoned lock is safe to keep using.
@@ -138,19 +149,29 @@ impl Default for MemoryQueue {
 impl MemoryQueue {
     /// An empty queue.
     pub fn new(options: MemoryQueueOptions) -> Self {
+        let shared = Shared {
+            options,
+            state: Mutex::default(),
+            notify: Notify::new(),
+            closed: AtomicBool::new(false),
+        };
         Self {
-            shared: Arc::new(Shared {
-                options,
-                state: Mutex::default(),
-                notify: Notify::new(),
-            }),
+            shared: Arc::new(shared),
         }
+    }
+
+    /// Shuts the queue down: publishing, subscribing and pulling fail with [`QueueError::Closed`] from now on,
+    /// and consumers waiting for messages return at once.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.notify.notify_waiters();
     }
 }
 
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn publish(&self, message: OutgoingMessage) -> Result<(), QueueError> {
+        self.shared.check_open()?;
         let now = Instant::now();
         let window = self.shared.options.duplicate_window;
         let mut state = self.shared.lock();
@@ -178,6 +199,7 @@ impl Queue for MemoryQueue {
     }
 
     async fn subscribe(&self, subject: Subject) -> Result<Box<dyn Subscription>, QueueError> {
+        self.shared.check_open()?;
         Ok(Box::new(MemorySubscription {
             shared: self.shared.clone(),
             subject,
@@ -258,6 +280,7 @@ impl Subscription for MemorySubscription {
             let notified = self.shared.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            self.shared.check_open()?;
             let now = Instant::now();
             let next_due = match self.take(max, now) {
                 Ok(batch) => return Ok(batch),
