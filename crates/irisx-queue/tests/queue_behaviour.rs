@@ -315,3 +315,42 @@ async fn consumers_of_one_subject_share_its_messages_between_them(q: Arc<dyn Que
 async fn the_backend_answers_a_ping(q: Arc<dyn Queue>) {
     q.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn several_processes_opening_one_stream_and_consumer_at_once_all_succeed() {
+    let Some(url) = nats_url() else { return };
+    let o = options();
+    let opened = futures::future::join_all((0..4).map(|_| NatsQueue::connect(&url, &o))).await;
+    let queues: Vec<NatsQueue> = opened
+        .into_iter()
+        .map(|q| q.expect("every process opens"))
+        .collect();
+    let subscribed =
+        futures::future::join_all(queues.iter().map(|q| q.subscribe(Subject::SmsSend))).await;
+    assert!(subscribed.iter().all(Result::is_ok));
+    queues[0]
+        .publish(message(Subject::SmsSend, "task_shared"))
+        .await
+        .unwrap();
+    assert_eq!(queues[3].depth(Subject::SmsSend).await.unwrap(), 1);
+    queues[0].delete_stream().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_closed_memory_queue_refuses_publishes_and_wakes_its_consumers() {
+    let queue = MemoryQueue::default();
+    let mut sub = queue.subscribe(Subject::SmsSend).await.unwrap();
+    let closer = queue.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        closer.close();
+    });
+    assert!(matches!(
+        sub.next_batch(1, Duration::from_secs(10)).await,
+        Err(irisx_queue::QueueError::Closed)
+    ));
+    assert!(matches!(
+        queue.publish(message(Subject::SmsSend, "t")).await,
+        Err(irisx_queue::QueueError::Closed)
+    ));
+}
