@@ -87,6 +87,11 @@ pub struct Config {
     pub republish_after_secs: u64,
     /// Seconds allowed for in-flight work at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds a delivered task may stay unacknowledged before the queue delivers it again.
+    pub queue_ack_wait_secs: u64,
+    /// Crash testing only: `worker-before-effect` or `worker-after-effect` makes the worker stop there on its
+    /// first task so a test can kill it. Never set in production.
+    pub failpoint: Option<String>,
 }
 
 /// One number per plan.
@@ -151,6 +156,8 @@ impl Default for Config {
             relay_batch: 256,
             republish_after_secs: 300,
             shutdown_grace_secs: 30,
+            queue_ack_wait_secs: 30,
+            failpoint: None,
         }
     }
 }
@@ -180,7 +187,7 @@ impl Config {
             None => fig = fig.merge(Toml::file("irisx.toml")),
         }
         let env = Env::prefixed("IRISX_")
-            .filter(|k| !k.as_str().starts_with("test_"))
+            .filter(|k| !k.as_str().to_ascii_lowercase().starts_with("test_"))
             .split("__");
         let cfg: Config = fig.merge(env).extract().map_err(Box::new)?;
         cfg.validate()?;
@@ -241,6 +248,17 @@ impl Config {
             if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return bad("IRISX_ENCRYPTION_KEY", "must be 64 hex digits (32 bytes)");
             }
+        }
+        if let Some(f) = &self.failpoint
+            && let Err(problem) = f.parse::<irisx_worker::Failpoint>()
+        {
+            return Err(ConfigError::Invalid {
+                key: "IRISX_FAILPOINT",
+                problem,
+            });
+        }
+        if self.queue_ack_wait_secs == 0 {
+            return bad("IRISX_QUEUE_ACK_WAIT_SECS", "must be at least 1");
         }
         Ok(())
     }

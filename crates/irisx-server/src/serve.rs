@@ -87,6 +87,7 @@ pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
     let queue_opts = QueueOptions {
         stream_name: cfg.nats_stream.clone(),
         subject_prefix: cfg.nats_subject_prefix.clone(),
+        ack_wait: Duration::from_secs(cfg.queue_ack_wait_secs),
         ..Default::default()
     };
     let queue = irisx_queue::open(&cfg.queue_url, &queue_opts)

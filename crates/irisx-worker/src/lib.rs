@@ -32,6 +32,31 @@ pub struct WorkerOptions {
     pub fetch_wait: Duration,
     /// How long to wait before redelivery when the database is unavailable.
     pub unavailable_backoff: Duration,
+    /// Crash testing only: stop (hang) at this point of the first task that reaches it, so a test can kill
+    /// the process there. Never set in production.
+    pub failpoint: Option<Failpoint>,
+}
+
+/// Where crash tests stop the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failpoint {
+    /// After the task was received and checked, before its effect.
+    BeforeEffect,
+    /// After the task's effect was committed, before the queue acknowledgement.
+    AfterEffect,
+}
+
+impl std::str::FromStr for Failpoint {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "worker-before-effect" => Ok(Failpoint::BeforeEffect),
+            "worker-after-effect" => Ok(Failpoint::AfterEffect),
+            other => Err(format!(
+                "unknown failpoint `{other}`; expected worker-before-effect or worker-after-effect"
+            )),
+        }
+    }
 }
 
 impl Default for WorkerOptions {
@@ -40,6 +65,7 @@ impl Default for WorkerOptions {
             batch_size: 32,
             fetch_wait: Duration::from_secs(1),
             unavailable_backoff: Duration::from_secs(5),
+            failpoint: None,
         }
     }
 }
@@ -176,6 +202,7 @@ impl Worker {
                 return;
             }
         };
+        self.failpoint(Failpoint::BeforeEffect, &id).await;
         let outcome = handlers::run(&self.platform, &id, task).await;
         let recorded = match outcome {
             Ok(Outcome::Done) => Ok(()),
@@ -193,8 +220,19 @@ impl Worker {
             }
         };
         match recorded {
-            Ok(()) => settle(delivery.ack().await),
+            Ok(()) => {
+                self.failpoint(Failpoint::AfterEffect, &id).await;
+                settle(delivery.ack().await);
+            }
             Err(e) => self.later(delivery, &e).await,
+        }
+    }
+
+    async fn failpoint(&self, at: Failpoint, id: &TaskId) {
+        if self.options.failpoint == Some(at) {
+            tracing::warn!(task_id = %id, failpoint = ?at, "failpoint reached; the worker stops here");
+            eprintln!("FAILPOINT REACHED {at:?} {id}");
+            std::future::pending::<()>().await;
         }
     }
 
