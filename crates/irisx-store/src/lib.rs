@@ -14,6 +14,8 @@ mod store_impl;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 #[cfg(test)]
+mod open_tests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use open::redact;

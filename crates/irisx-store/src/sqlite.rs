@@ -3,7 +3,6 @@
 //! Every write runs in a `BEGIN IMMEDIATE` transaction: SQLite has one writer, and taking the write lock up
 //! front means a transaction never reads, then fails busy when it tries to write.
 
-use std::path::Path;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -38,10 +37,7 @@ impl SqliteStore {
                     source,
                 })?;
         let file = connect.get_filename().to_path_buf();
-        if file.as_os_str().is_empty()
-            || file == Path::new(":memory:")
-            || url.contains("mode=memory")
-        {
+        if file.as_os_str().is_empty() || url.contains(":memory:") || url.contains("mode=memory") {
             return Err(OpenError::InMemorySqlite);
         }
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
