@@ -54,7 +54,7 @@ conformance!(
     outbox::complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_finished,
     outbox::outbox_stats_count_rows_and_pruning_deletes_only_rows_finished_before_the_cutoff,
     outbox::four_concurrent_claimers_over_200_rows_never_claim_the_same_row,
-    outbox::idempotency_keeps_the_first_record_until_it_expires,
-    outbox::twenty_concurrent_puts_of_one_key_all_return_the_same_record,
-    outbox::audit_entries_list_newest_first_with_filters,
+    records::idempotency_keeps_the_first_record_until_it_expires,
+    records::twenty_concurrent_puts_of_one_key_all_return_the_same_record,
+    records::audit_entries_list_newest_first_with_filters,
 );

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod outbox;
+pub mod records;
 pub mod tenants;
 pub mod users;
 
