@@ -25,7 +25,7 @@ fn memory() -> Fixture {
 async fn on_redis<F, Fut>(behaviour: F)
 where
     F: FnOnce(Fixture) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let Ok(url) = std::env::var("IRISX_TEST_REDIS_URL") else {
         // Written to the raw stderr handle so the line shows even though the harness captures `eprintln!`.
@@ -42,12 +42,16 @@ where
     let b = RedisCache::connect(&url, &prefix)
         .await
         .expect("second connection");
-    behaviour(Fixture {
+    let fixture = Fixture {
         cache: Arc::new(a),
         peer: Arc::new(b),
-    })
-    .await;
+    };
+    // Run in a task so a failing behaviour still deletes its keys before the panic is passed on.
+    let outcome = tokio::spawn(behaviour(fixture)).await;
     delete_prefix(&url, &prefix).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 async fn delete_prefix(url: &str, prefix: &str) {

@@ -56,14 +56,18 @@ pub fn nats_url() -> Option<String> {
 async fn on_nats<F, Fut>(behaviour: F)
 where
     F: FnOnce(Arc<dyn Queue>) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let Some(url) = nats_url() else { return };
     let queue = NatsQueue::connect(&url, &options())
         .await
         .expect("IRISX_TEST_NATS_URL is set but nats is unusable");
-    behaviour(Arc::new(queue.clone())).await;
+    // Run in a task so a failing behaviour still deletes its stream before the panic is passed on.
+    let outcome = tokio::spawn(behaviour(Arc::new(queue.clone()))).await;
     queue.delete_stream().await.expect("delete the test stream");
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 /// Declares each behaviour as a test per backend: `memory::<behaviour>` and `nats::<behaviour>`.

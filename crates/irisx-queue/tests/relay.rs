@@ -78,7 +78,7 @@ where
 async fn on_nats<F, Fut>(behaviour: F)
 where
     F: FnOnce(Env) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let Ok(url) = std::env::var("IRISX_TEST_NATS_URL") else {
         // Written to the raw stderr handle so the line shows even though the harness captures `eprintln!`.
@@ -98,15 +98,19 @@ where
     let cleanup = NatsQueue::connect(&url, &options)
         .await
         .expect("IRISX_TEST_NATS_URL is set but nats is unusable");
-    behaviour(Env {
+    let env = Env {
         store: store(&dir).await,
         nats: Some((url, options)),
-    })
-    .await;
+    };
+    // Run in a task so a failing behaviour still deletes its stream before the panic is passed on.
+    let outcome = tokio::spawn(behaviour(env)).await;
     cleanup
         .delete_stream()
         .await
         .expect("delete the test stream");
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 macro_rules! on_every_queue {
