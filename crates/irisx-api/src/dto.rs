@@ -2,8 +2,7 @@
 
 use irisx_core::audit::AuditEntry;
 use irisx_core::domain::{
-    AdminRole, AdminUser, ApiKey, ApiKeyEnvironment, Plan, Role, Scope, Tenant, TenantStatus, User,
-    UserStatus,
+    AdminRole, AdminUser, ApiKey, ApiKeyEnvironment, Plan, Role, Scope, Tenant, TenantStatus, User, UserStatus,
 };
 use irisx_core::id::{AdminUserId, ApiKeyId, AuditId, TenantId, UserId};
 use irisx_core::page::Page;

@@ -20,9 +20,7 @@ tokio::task_local! {
 
 /// The current request id, or `-` outside a request.
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
 }
 
 /// The error body.
@@ -91,10 +89,7 @@ pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
 }
 
 fn retry_after(headers: &mut HeaderMap, d: Duration) {
-    headers.insert(
-        "retry-after",
-        HeaderValue::from(d.as_secs_f64().ceil().max(1.0) as u64),
-    );
+    headers.insert("retry-after", HeaderValue::from(d.as_secs_f64().ceil().max(1.0) as u64));
 }
 
 fn log_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -120,20 +115,12 @@ impl IntoResponse for ApiError {
             } => (status, code, message, details),
             ApiError::Core(e) => {
                 let (status, code) = match &e {
-                    CoreError::Validation(_) => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-                    }
+                    CoreError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
                     CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
                     CoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-                    CoreError::Unprocessable(_) => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable")
-                    }
-                    CoreError::IdempotencyMismatch => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
-                    }
-                    CoreError::IdempotencyInProgress => {
-                        (StatusCode::CONFLICT, "idempotency_key_in_progress")
-                    }
+                    CoreError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+                    CoreError::IdempotencyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+                    CoreError::IdempotencyInProgress => (StatusCode::CONFLICT, "idempotency_key_in_progress"),
                     CoreError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
                     CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                     CoreError::TenantSuspended => (StatusCode::FORBIDDEN, "tenant_suspended"),
@@ -146,21 +133,15 @@ impl IntoResponse for ApiError {
                         retry_after(&mut headers, d.retry_after);
                         (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
                     }
-                    CoreError::Unavailable(_) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
-                    }
+                    CoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
                     CoreError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
                 };
                 if status.is_server_error() {
                     tracing::error!(error = %log_chain(&e), request_id = %current_request_id(), "request failed");
                 }
                 let message = match &e {
-                    CoreError::Internal(_) => {
-                        "an internal error occurred; quote the request id to support".to_owned()
-                    }
-                    CoreError::Unavailable(_) => {
-                        "a backing service is unavailable; retry shortly".to_owned()
-                    }
+                    CoreError::Internal(_) => "an internal error occurred; quote the request id to support".to_owned(),
+                    CoreError::Unavailable(_) => "a backing service is unavailable; retry shortly".to_owned(),
                     other => other.to_string(),
                 };
                 let details = match e {

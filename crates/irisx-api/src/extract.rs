@@ -34,8 +34,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|m| {
                 let m = m.trim();
-                m.eq_ignore_ascii_case("application/json")
-                    || (m.starts_with("application/") && m.ends_with("+json"))
+                m.eq_ignore_ascii_case("application/json") || (m.starts_with("application/") && m.ends_with("+json"))
             });
         if !is_json {
             return Err(ApiError::http(
@@ -96,11 +95,7 @@ fn field_error(path: &str, message: &str) -> FieldError {
         }
     };
     let quoted = |m: &str| m.split('`').nth(1).map(str::to_owned);
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .to_owned();
+    let message = message.split(" at line ").next().unwrap_or(message).to_owned();
     if message.starts_with("missing field") {
         let f = quoted(&message).map_or_else(|| base.to_owned(), |n| join(&n));
         FieldError::new(f, "required", message)
@@ -110,11 +105,7 @@ fn field_error(path: &str, message: &str) -> FieldError {
     } else if message.starts_with("unknown variant") {
         FieldError::new(base, "invalid_value", message)
     } else {
-        FieldError::new(
-            if base.is_empty() { "body" } else { base },
-            "invalid_type",
-            message,
-        )
+        FieldError::new(if base.is_empty() { "body" } else { base }, "invalid_type", message)
     }
 }
 
@@ -134,24 +125,12 @@ impl PageQuery {
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(irisx_core::page::DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(CoreError::field(
-                "limit",
-                "out_of_range",
-                format!("limit must be 1 to {MAX_LIMIT}"),
-            )
-            .into());
+            return Err(CoreError::field("limit", "out_of_range", format!("limit must be 1 to {MAX_LIMIT}")).into());
         }
         if let Some(c) = &self.cursor
-            && (c.is_empty()
-                || c.len() > 64
-                || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            && (c.is_empty() || c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         {
-            return Err(CoreError::field(
-                "cursor",
-                "invalid_cursor",
-                "the cursor is not one this API returned",
-            )
-            .into());
+            return Err(CoreError::field("cursor", "invalid_cursor", "the cursor is not one this API returned").into());
         }
         Ok(PageRequest {
             cursor: self.cursor.clone(),
@@ -174,8 +153,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                 CoreError::field(
                     "query",
                     "invalid_query",
-                    e.body_text()
-                        .replace("Failed to deserialize query string: ", ""),
+                    e.body_text().replace("Failed to deserialize query string: ", ""),
                 )
                 .into()
             })
@@ -184,8 +162,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// Parses a path id of the expected type, answering 404 for anything else (it cannot exist).
 pub fn path_id<T: std::str::FromStr>(raw: &str, resource: &'static str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| CoreError::NotFound { resource }.into())
+    raw.parse().map_err(|_| CoreError::NotFound { resource }.into())
 }
 
 /// Where the request came from: the peer address and the user agent.
@@ -250,9 +227,7 @@ impl<S: Send + Sync, P: Permission> FromRequestParts<S> for Tenant<P> {
             .extensions
             .get::<TenantPrincipal>()
             .cloned()
-            .ok_or_else(|| {
-                ApiError::Core(CoreError::Unauthenticated("authentication required".into()))
-            })?;
+            .ok_or_else(|| ApiError::Core(CoreError::Unauthenticated("authentication required".into())))?;
         if let Some(need) = P::NEED {
             principal.authorize(need)?;
         }
@@ -292,11 +267,7 @@ impl<S: Send + Sync, R: StaffPermission> FromRequestParts<S> for Staff<R> {
             .extensions
             .get::<AdminPrincipal>()
             .cloned()
-            .ok_or_else(|| {
-                ApiError::Core(CoreError::Unauthenticated(
-                    "staff authentication required".into(),
-                ))
-            })?;
+            .ok_or_else(|| ApiError::Core(CoreError::Unauthenticated("staff authentication required".into())))?;
         principal.require(R::ROLE)?;
         Ok(Staff(principal, PhantomData))
     }

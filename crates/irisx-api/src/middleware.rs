@@ -34,9 +34,7 @@ fn credential(req: &Request) -> Option<String> {
     }
     let auth = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = auth.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
 fn unauthenticated(message: &str) -> Response {
@@ -51,9 +49,7 @@ fn unauthenticated(message: &str) -> Response {
 /// Authenticates a tenant's user token or API key and applies the key and tenant rate limits.
 pub async fn tenant_auth(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let Some(cred) = credential(&req) else {
-        return unauthenticated(
-            "send an API key in `X-API-Key` or a token in `Authorization: Bearer`",
-        );
+        return unauthenticated("send an API key in `X-API-Key` or a token in `Authorization: Bearer`");
     };
     let (mut parts, body) = req.into_parts();
     let meta = request_meta(&parts);
@@ -136,12 +132,7 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     }
 }
 
-async fn idempotent(
-    st: &AppState,
-    key: String,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+async fn idempotent(st: &AppState, key: String, req: Request, next: Next) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     let scope = if let Some(p) = parts.extensions.get::<TenantPrincipal>() {
         p.tenant_id().to_string()
@@ -211,21 +202,12 @@ async fn run_and_record(
 ) -> Result<Response, ApiError> {
     let store = &st.platform.store;
     let now = OffsetDateTime::now_utc();
-    if let Some(rec) = store
-        .get_idempotency(scope, key, now)
-        .await
-        .map_err(CoreError::from)?
-    {
+    if let Some(rec) = store.get_idempotency(scope, key, now).await.map_err(CoreError::from)? {
         return replay(&rec, hash);
     }
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = resp.status();
-    if status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::CONFLICT
-    {
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::CONFLICT {
         return Ok(resp);
     }
     let (rparts, rbody) = resp.into_parts();
@@ -241,10 +223,7 @@ async fn run_and_record(
         created_at: now,
         expires_at: now + st.settings.idempotency_ttl,
     };
-    store
-        .put_idempotency(&record)
-        .await
-        .map_err(CoreError::from)?;
+    store.put_idempotency(&record).await.map_err(CoreError::from)?;
     Ok(Response::from_parts(rparts, Body::from(body)))
 }
 
@@ -254,10 +233,8 @@ fn replay(rec: &IdempotencyRecord, hash: &str) -> Result<Response, ApiError> {
     }
     let status = StatusCode::from_u16(rec.status_code).unwrap_or(StatusCode::OK);
     let mut resp = (status, rec.response_body.clone()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(resp)
@@ -275,7 +252,6 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     let status = resp.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("irisx_http_requests_total", &labels).increment(1);
-    metrics::histogram!("irisx_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("irisx_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     resp
 }

@@ -16,9 +16,7 @@ pub(crate) fn interval_us(rate: Rate) -> i64 {
 
 /// The period of a rate in microseconds, at least 1.
 pub(crate) fn period_us(rate: Rate) -> i64 {
-    i64::try_from(rate.period.as_micros())
-        .unwrap_or(i64::MAX / 4)
-        .max(1)
+    i64::try_from(rate.period.as_micros()).unwrap_or(i64::MAX / 4).max(1)
 }
 
 /// The outcome of one GCRA step.
@@ -55,9 +53,7 @@ pub(crate) fn step(rate: Rate, stored_tat: Option<i64>, now_us: i64) -> Step {
         decision: RateDecision {
             allowed: true,
             limit: rate.limit,
-            remaining: u32::try_from(remaining.max(0))
-                .unwrap_or(u32::MAX)
-                .min(rate.limit),
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX).min(rate.limit),
             reset_after: micros(new_tat - now_us),
             retry_after: Duration::ZERO,
         },

@@ -57,10 +57,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_scheme_is_refused_without_echoing_credentials() {
-        let err = open("memcached://user:secret@host", "p:")
-            .await
-            .err()
-            .expect("refused");
+        let err = open("memcached://user:secret@host", "p:").await.err().expect("refused");
         assert!(
             matches!(err, CacheOpenError::UnsupportedUrl(ref u) if !u.contains("secret")),
             "{err}"
@@ -69,11 +66,6 @@ mod tests {
 
     #[tokio::test]
     async fn memory_opens_without_any_server() {
-        open("memory", "")
-            .await
-            .expect("memory")
-            .ping()
-            .await
-            .expect("ping");
+        open("memory", "").await.expect("memory").ping().await.expect("ping");
     }
 }

@@ -110,8 +110,7 @@ impl Cache for MemoryCache {
             let now_us = self.now_us(now);
             let stored = match map.get(key) {
                 Some(Entry {
-                    value: Value::Tat(tat),
-                    ..
+                    value: Value::Tat(tat), ..
                 }) => Some(*tat),
                 _ => None,
             };
@@ -229,10 +228,7 @@ mod tests {
         }
         assert_eq!(cache.len(), 100);
         tokio::time::advance(PURGE_EVERY + Duration::from_secs(1)).await;
-        cache
-            .set_flag("bl:new", Duration::from_secs(60))
-            .await
-            .unwrap();
+        cache.set_flag("bl:new", Duration::from_secs(60)).await.unwrap();
         assert_eq!(cache.len(), 1);
     }
 

@@ -123,9 +123,7 @@ impl Cache for RedisCache {
         Ok(RateDecision {
             allowed: allowed == 1,
             limit: rate.limit,
-            remaining: u32::try_from(remaining.max(0))
-                .unwrap_or(u32::MAX)
-                .min(rate.limit),
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX).min(rate.limit),
             reset_after: gcra::micros(reset_us),
             retry_after: gcra::micros(retry_us),
         })
@@ -143,11 +141,7 @@ impl Cache for RedisCache {
     }
 
     async fn has_flag(&self, key: &str) -> Result<bool, CacheError> {
-        self.conn
-            .clone()
-            .exists(self.key(key))
-            .await
-            .map_err(unavailable)
+        self.conn.clone().exists(self.key(key)).await.map_err(unavailable)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
@@ -174,11 +168,7 @@ impl Cache for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        self.conn
-            .clone()
-            .del::<_, ()>(self.key(key))
-            .await
-            .map_err(unavailable)
+        self.conn.clone().del::<_, ()>(self.key(key)).await.map_err(unavailable)
     }
 
     async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, CacheError> {

@@ -39,9 +39,7 @@ where
     let a = RedisCache::connect(&url, &prefix)
         .await
         .expect("IRISX_TEST_REDIS_URL is set but redis is unreachable");
-    let b = RedisCache::connect(&url, &prefix)
-        .await
-        .expect("second connection");
+    let b = RedisCache::connect(&url, &prefix).await.expect("second connection");
     let fixture = Fixture {
         cache: Arc::new(a),
         peer: Arc::new(b),
@@ -56,10 +54,7 @@ where
 
 async fn delete_prefix(url: &str, prefix: &str) {
     let client = ::redis::Client::open(url).expect("url");
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
     let keys: Vec<String> = ::redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query_async(&mut conn)
@@ -143,10 +138,7 @@ async fn two_processes_share_one_limit(f: Fixture) {
     let r = rate(4, Duration::from_secs(10));
     for i in 0..4 {
         let who = if i % 2 == 0 { &f.cache } else { &f.peer };
-        assert!(
-            who.rate_limit("rl:shared", r).await.unwrap().allowed,
-            "request {i}"
-        );
+        assert!(who.rate_limit("rl:shared", r).await.unwrap().allowed, "request {i}");
     }
     assert!(!f.cache.rate_limit("rl:shared", r).await.unwrap().allowed);
     assert!(!f.peer.rate_limit("rl:shared", r).await.unwrap().allowed);
@@ -155,11 +147,7 @@ async fn two_processes_share_one_limit(f: Fixture) {
 async fn concurrent_requests_never_exceed_the_limit(f: Fixture) {
     let r = rate(10, Duration::from_secs(30));
     let calls = (0..25).map(|i| {
-        let c = if i % 2 == 0 {
-            f.cache.clone()
-        } else {
-            f.peer.clone()
-        };
+        let c = if i % 2 == 0 { f.cache.clone() } else { f.peer.clone() };
         tokio::spawn(async move { c.rate_limit("rl:race", r).await.unwrap().allowed })
     });
     let mut allowed = 0;
@@ -178,14 +166,8 @@ async fn separate_keys_have_separate_limits(f: Fixture) {
 
 async fn a_flag_is_set_until_its_ttl_passes_or_it_is_deleted(f: Fixture) {
     assert!(!f.cache.has_flag("bl:tok").await.unwrap());
-    f.cache
-        .set_flag("bl:tok", Duration::from_millis(150))
-        .await
-        .unwrap();
-    f.cache
-        .set_flag("bl:kept", Duration::from_secs(10))
-        .await
-        .unwrap();
+    f.cache.set_flag("bl:tok", Duration::from_millis(150)).await.unwrap();
+    f.cache.set_flag("bl:kept", Duration::from_secs(10)).await.unwrap();
     assert!(f.peer.has_flag("bl:tok").await.unwrap());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!f.cache.has_flag("bl:tok").await.unwrap());
@@ -196,21 +178,9 @@ async fn a_flag_is_set_until_its_ttl_passes_or_it_is_deleted(f: Fixture) {
 
 async fn a_counter_counts_and_expires_ttl_after_its_first_increment(f: Fixture) {
     assert_eq!(f.cache.get_counter("lf:n").await.unwrap(), (0, None));
-    assert_eq!(
-        f.cache
-            .incr("lf:n", Duration::from_millis(400))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        f.peer.incr("lf:n", Duration::from_secs(60)).await.unwrap(),
-        2
-    );
-    assert_eq!(
-        f.cache.incr("lf:n", Duration::from_secs(60)).await.unwrap(),
-        3
-    );
+    assert_eq!(f.cache.incr("lf:n", Duration::from_millis(400)).await.unwrap(), 1);
+    assert_eq!(f.peer.incr("lf:n", Duration::from_secs(60)).await.unwrap(), 2);
+    assert_eq!(f.cache.incr("lf:n", Duration::from_secs(60)).await.unwrap(), 3);
     let (value, left) = f.cache.get_counter("lf:n").await.unwrap();
     assert_eq!(value, 3);
     let left = left.expect("a ttl");
@@ -220,10 +190,7 @@ async fn a_counter_counts_and_expires_ttl_after_its_first_increment(f: Fixture) 
     );
     tokio::time::sleep(Duration::from_millis(550)).await;
     assert_eq!(f.cache.get_counter("lf:n").await.unwrap(), (0, None));
-    assert_eq!(
-        f.cache.incr("lf:n", Duration::from_secs(60)).await.unwrap(),
-        1
-    );
+    assert_eq!(f.cache.incr("lf:n", Duration::from_secs(60)).await.unwrap(), 1);
     f.cache.delete("lf:n").await.unwrap();
     assert_eq!(f.cache.get_counter("lf:n").await.unwrap(), (0, None));
 }

@@ -32,9 +32,7 @@ pub fn hash_password(password: &Password) -> Result<String, CoreError> {
 
 /// Whether `password` matches the stored PHC `hash`. A malformed hash never matches. CPU-heavy.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
 /// A valid Argon2id hash of nothing anyone knows: verifying against it costs what a real check costs, so an
@@ -127,12 +125,7 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     /// A signer from the two secrets (at least 32 bytes each, checked by the configuration).
-    pub fn new(
-        customer_secret: &[u8],
-        admin_secret: &[u8],
-        customer_ttl: Duration,
-        admin_ttl: Duration,
-    ) -> Self {
+    pub fn new(customer_secret: &[u8], admin_secret: &[u8], customer_ttl: Duration, admin_ttl: Duration) -> Self {
         Self {
             customer_enc: EncodingKey::from_secret(customer_secret),
             customer_dec: DecodingKey::from_secret(customer_secret),
@@ -202,21 +195,13 @@ impl TokenSigner {
     }
 }
 
-fn sign<C: Serialize>(
-    claims: &C,
-    key: &EncodingKey,
-    expires_at: OffsetDateTime,
-) -> Result<IssuedToken, CoreError> {
+fn sign<C: Serialize>(claims: &C, key: &EncodingKey, expires_at: OffsetDateTime) -> Result<IssuedToken, CoreError> {
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, key)
         .map_err(|e| CoreError::internal(format!("token signing failed: {e}")))?;
     Ok(IssuedToken { token, expires_at })
 }
 
-fn verify<C: serde::de::DeserializeOwned>(
-    token: &str,
-    key: &DecodingKey,
-    audience: &str,
-) -> Result<C, CoreError> {
+fn verify<C: serde::de::DeserializeOwned>(token: &str, key: &DecodingKey, audience: &str) -> Result<C, CoreError> {
     let mut v = Validation::new(Algorithm::HS256);
     v.set_audience(&[audience]);
     v.set_issuer(&[ISSUER]);
@@ -232,12 +217,7 @@ mod tests {
     use super::*;
 
     fn signer() -> TokenSigner {
-        TokenSigner::new(
-            &[7; 32],
-            &[9; 32],
-            Duration::from_secs(3600),
-            Duration::from_secs(600),
-        )
+        TokenSigner::new(&[7; 32], &[9; 32], Duration::from_secs(3600), Duration::from_secs(600))
     }
 
     #[test]
@@ -245,14 +225,9 @@ mod tests {
         let s = signer();
         let (u, t, ses) = (UserId::new(), TenantId::new(), SessionId::new());
         let now = OffsetDateTime::now_utc();
-        let tok = s
-            .issue_customer(&u, &t, "a@b.co", Role::Owner, &ses, now)
-            .unwrap();
+        let tok = s.issue_customer(&u, &t, "a@b.co", Role::Owner, &ses, now).unwrap();
         let c = s.verify_customer(&tok.token).unwrap();
-        assert_eq!(
-            (c.user_id, c.tenant_id, c.jti, c.role),
-            (u, t, ses, Role::Owner)
-        );
+        assert_eq!((c.user_id, c.tenant_id, c.jti, c.role), (u, t, ses, Role::Owner));
         assert!(s.verify_admin(&tok.token).is_err());
         let json = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&tok.token)
             .unwrap()

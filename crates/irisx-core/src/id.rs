@@ -162,11 +162,7 @@ mod tests {
         let user = UserId::new();
         assert!(user.as_str().parse::<TenantId>().is_err());
         assert!("ten_XYZ".parse::<TenantId>().is_err());
-        assert!(
-            "ten_0193B0C8A6F47D2E9A1C3B5D7E9F0A12"
-                .parse::<TenantId>()
-                .is_err()
-        );
+        assert!("ten_0193B0C8A6F47D2E9A1C3B5D7E9F0A12".parse::<TenantId>().is_err());
         assert!("".parse::<TenantId>().is_err());
     }
 }

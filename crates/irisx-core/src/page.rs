@@ -42,11 +42,7 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Self {
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if has_more {
-            rows.last().map(&id_of)
-        } else {
-            None
-        };
+        let next_cursor = if has_more { rows.last().map(&id_of) } else { None };
         Self {
             items: rows,
             next_cursor,

@@ -11,13 +11,7 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     /// Parses an address for the field named `field`.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
-        let bad = |why: &str| {
-            FieldError::new(
-                field,
-                "invalid_email",
-                format!("not a valid email address: {why}"),
-            )
-        };
+        let bad = |why: &str| FieldError::new(field, "invalid_email", format!("not a valid email address: {why}"));
         let text = text.trim().to_lowercase();
         if text.is_empty() || text.len() > 254 {
             return Err(bad("it must be 1 to 254 characters"));
@@ -37,9 +31,7 @@ impl EmailAddress {
             && !local.ends_with('.')
             && !local.contains("..");
         if !local_ok {
-            return Err(bad(
-                "the part before `@` has characters that are not allowed",
-            ));
+            return Err(bad("the part before `@` has characters that are not allowed"));
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
@@ -95,13 +87,7 @@ const COMMON: &[&str] = &[
 impl Password {
     /// Parses a new password for the field named `field`.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
-        let weak = |why: &str| {
-            FieldError::new(
-                field,
-                "weak_password",
-                format!("the password is too weak: {why}"),
-            )
-        };
+        let weak = |why: &str| FieldError::new(field, "weak_password", format!("the password is too weak: {why}"));
         let chars = text.chars().count();
         if chars < 12 {
             return Err(weak("it must have at least 12 characters"));
@@ -120,9 +106,7 @@ impl Password {
             text.chars().any(|c| !c.is_alphanumeric()),
         ];
         if classes.iter().filter(|c| **c).count() < 3 {
-            return Err(weak(
-                "use at least three of: lower case, upper case, digits, symbols",
-            ));
+            return Err(weak("use at least three of: lower case, upper case, digits, symbols"));
         }
         if COMMON.iter().any(|c| c.eq_ignore_ascii_case(text)) {
             return Err(weak("it is one of the most common passwords"));
@@ -233,10 +217,7 @@ mod tests {
     #[case("alllowercaseletters")]
     #[case("Password1234")]
     fn weak_passwords_are_refused(#[case] input: &str) {
-        assert_eq!(
-            Password::parse("password", input).unwrap_err().code,
-            "weak_password"
-        );
+        assert_eq!(Password::parse("password", input).unwrap_err().code, "weak_password");
     }
 
     #[test]

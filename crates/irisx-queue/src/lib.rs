@@ -101,9 +101,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_opens_without_any_server_and_does_not_survive_restarts() {
-        let queue = open("memory", &QueueOptions::default())
-            .await
-            .expect("memory");
+        let queue = open("memory", &QueueOptions::default()).await.expect("memory");
         assert!(!queue.survives_restart());
         queue.ping().await.expect("ping");
     }

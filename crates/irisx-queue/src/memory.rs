@@ -211,12 +211,7 @@ impl Queue for MemoryQueue {
     }
 
     async fn depth(&self, subject: Subject) -> Result<u64, QueueError> {
-        Ok(self
-            .shared
-            .lock()
-            .subjects
-            .get(&subject)
-            .map_or(0, SubjectQueue::depth))
+        Ok(self.shared.lock().subjects.get(&subject).map_or(0, SubjectQueue::depth))
     }
 
     async fn ping(&self) -> Result<(), QueueError> {
@@ -237,9 +232,7 @@ impl MemorySubscription {
         let ack_wait = self.shared.options.ack_wait;
         let mut state = self.shared.lock();
         let State {
-            subjects,
-            next_token,
-            ..
+            subjects, next_token, ..
         } = &mut *state;
         let queue = subjects.entry(self.subject).or_default();
         let next_due = queue.promote(now);
@@ -259,9 +252,7 @@ impl MemorySubscription {
                 token: *next_token,
                 message: message.clone(),
             }));
-            queue
-                .in_flight
-                .insert(*next_token, (now + ack_wait, message));
+            queue.in_flight.insert(*next_token, (now + ack_wait, message));
         }
         Ok(batch)
     }
@@ -269,11 +260,7 @@ impl MemorySubscription {
 
 #[async_trait]
 impl Subscription for MemorySubscription {
-    async fn next_batch(
-        &mut self,
-        max: usize,
-        wait: Duration,
-    ) -> Result<Vec<Box<dyn Delivery>>, QueueError> {
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Box<dyn Delivery>>, QueueError> {
         let deadline = Instant::now() + wait;
         loop {
             // Registered before looking, so a publish between the look and the wait is not missed.

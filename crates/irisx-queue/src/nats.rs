@@ -49,9 +49,7 @@ impl std::fmt::Debug for NatsQueue {
 impl NatsQueue {
     /// Connects to `url` and creates or updates the stream.
     pub async fn connect(url: &str, options: &QueueOptions) -> Result<Self, QueueOpenError> {
-        let client = async_nats::connect(url)
-            .await
-            .map_err(QueueOpenError::Connect)?;
+        let client = async_nats::connect(url).await.map_err(QueueOpenError::Connect)?;
         let queue = Self {
             context: jetstream::new(client),
             options: options.clone(),
@@ -170,11 +168,7 @@ struct NatsSubscription {
 }
 
 impl NatsSubscription {
-    async fn pull(
-        &self,
-        max: usize,
-        wait: Option<Duration>,
-    ) -> Result<Vec<Box<dyn Delivery>>, QueueError> {
+    async fn pull(&self, max: usize, wait: Option<Duration>) -> Result<Vec<Box<dyn Delivery>>, QueueError> {
         let mut batch = match wait {
             None => self
                 .consumer
@@ -202,11 +196,7 @@ impl NatsSubscription {
 
 #[async_trait]
 impl Subscription for NatsSubscription {
-    async fn next_batch(
-        &mut self,
-        max: usize,
-        wait: Duration,
-    ) -> Result<Vec<Box<dyn Delivery>>, QueueError> {
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Box<dyn Delivery>>, QueueError> {
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -250,10 +240,7 @@ impl NatsDelivery {
 
     /// Sends an acknowledgement and waits for the server to confirm it.
     async fn settle(&self, kind: AckKind) -> Result<(), QueueError> {
-        self.message
-            .double_ack_with(kind)
-            .await
-            .map_err(unavailable)
+        self.message.double_ack_with(kind).await.map_err(unavailable)
     }
 }
 
@@ -284,9 +271,6 @@ impl Delivery for NatsDelivery {
     }
 
     async fn in_progress(&self) -> Result<(), QueueError> {
-        self.message
-            .ack_with(AckKind::Progress)
-            .await
-            .map_err(unavailable)
+        self.message.ack_with(AckKind::Progress).await.map_err(unavailable)
     }
 }

@@ -34,6 +34,10 @@ pub struct RelayOptions {
     pub republish_after: Duration,
     /// The longest pause after a failure; pauses double from 100 ms up to this. Default 30 s.
     pub max_backoff: Duration,
+    /// With a durable queue, rows published this recently and still pending are published again at start-up:
+    /// a crash may have cut their publish off, and the queue's de-duplication drops the ones that did arrive.
+    /// Keep it below the queue's de-duplication window. Default 100 s.
+    pub restart_republish_window: Duration,
 }
 
 impl Default for RelayOptions {
@@ -43,6 +47,7 @@ impl Default for RelayOptions {
             poll_interval: Duration::from_secs(1),
             republish_after: Duration::from_secs(600),
             max_backoff: Duration::from_secs(30),
+            restart_republish_window: Duration::from_secs(100),
         }
     }
 }
@@ -100,7 +105,7 @@ impl OutboxRelay {
 
     /// Relays until `cancel` fires. A round in progress is finished before it returns.
     pub async fn run(self, cancel: CancellationToken) {
-        if !self.queue.survives_restart() && !self.reset_on_start(&cancel).await {
+        if !self.reset_on_start(&cancel).await {
             return;
         }
         let mut backoff = Duration::from_millis(100);
@@ -111,10 +116,7 @@ impl OutboxRelay {
                     self.options.poll_interval
                 }
                 Err(e) => {
-                    tracing::warn!(
-                        error = &e as &dyn std::error::Error,
-                        "outbox relay round failed"
-                    );
+                    tracing::warn!(error = &e as &dyn std::error::Error, "outbox relay round failed");
                     let pause = backoff;
                     backoff = (backoff * 2).min(self.options.max_backoff);
                     pause
@@ -129,15 +131,21 @@ impl OutboxRelay {
         tracing::debug!("outbox relay stopped");
     }
 
-    /// Marks every pending row unpublished, retrying until it works; false when cancelled first.
+    /// Marks pending rows unpublished (all of them for a queue that does not survive restarts, the recently
+    /// published ones otherwise), retrying until it works; false when cancelled first.
     async fn reset_on_start(&self, cancel: &CancellationToken) -> bool {
         let mut backoff = Duration::from_millis(100);
+        let since = self
+            .queue
+            .survives_restart()
+            .then(|| time::OffsetDateTime::now_utc() - self.options.restart_republish_window);
         loop {
-            match self.store.reset_unfinished_outbox().await {
+            match self.store.reset_unfinished_outbox(since).await {
                 Ok(n) => {
                     tracing::info!(
                         rows = n,
-                        "outbox reset for a queue that does not survive restarts"
+                        durable_queue = since.is_some(),
+                        "outbox rows to publish again at start-up"
                     );
                     return true;
                 }
@@ -165,10 +173,7 @@ impl OutboxRelay {
                 .await?;
             let claimed = batch.len();
             // With a tiny `republish_after` the rows just published are due again at once; one pass is enough.
-            let fresh: Vec<OutboxEntry> = batch
-                .into_iter()
-                .filter(|e| seen.insert(e.id.clone()))
-                .collect();
+            let fresh: Vec<OutboxEntry> = batch.into_iter().filter(|e| seen.insert(e.id.clone())).collect();
             let repeated = fresh.len() < claimed;
             published += self.publish_batch(fresh).await?;
             if claimed < self.options.batch_size as usize || repeated {

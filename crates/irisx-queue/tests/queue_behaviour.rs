@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use irisx_core::task::Subject;
-use irisx_queue::{
-    MemoryQueue, MemoryQueueOptions, NatsQueue, OutgoingMessage, Queue, QueueOptions,
-};
+use irisx_queue::{MemoryQueue, MemoryQueueOptions, NatsQueue, OutgoingMessage, Queue, QueueOptions};
 use tokio::time::Instant;
 
 const ACK_WAIT: Duration = Duration::from_secs(1);
@@ -101,9 +99,7 @@ fn message(subject: Subject, id: &str) -> OutgoingMessage {
 
 async fn a_published_message_is_delivered_and_gone_once_acknowledged(q: Arc<dyn Queue>) {
     let mut sub = q.subscribe(Subject::SmsSend).await.unwrap();
-    q.publish(message(Subject::SmsSend, "task_1"))
-        .await
-        .unwrap();
+    q.publish(message(Subject::SmsSend, "task_1")).await.unwrap();
     let mut batch = sub.next_batch(10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(batch.len(), 1);
     let d = batch.pop().unwrap();
@@ -122,15 +118,9 @@ async fn a_published_message_is_delivered_and_gone_once_acknowledged(q: Arc<dyn 
 }
 
 async fn a_message_published_twice_with_one_id_is_delivered_once(q: Arc<dyn Queue>) {
-    q.publish(message(Subject::EmailSend, "task_dup"))
-        .await
-        .unwrap();
-    q.publish(message(Subject::EmailSend, "task_dup"))
-        .await
-        .unwrap();
-    q.publish(message(Subject::EmailSend, "task_other"))
-        .await
-        .unwrap();
+    q.publish(message(Subject::EmailSend, "task_dup")).await.unwrap();
+    q.publish(message(Subject::EmailSend, "task_dup")).await.unwrap();
+    q.publish(message(Subject::EmailSend, "task_other")).await.unwrap();
     assert_eq!(q.depth(Subject::EmailSend).await.unwrap(), 2);
     let mut sub = q.subscribe(Subject::EmailSend).await.unwrap();
     let batch = sub.next_batch(10, Duration::from_secs(1)).await.unwrap();
@@ -140,18 +130,13 @@ async fn a_message_published_twice_with_one_id_is_delivered_once(q: Arc<dyn Queu
 
 async fn an_unacknowledged_delivery_comes_back_after_the_ack_wait(q: Arc<dyn Queue>) {
     let mut sub = q.subscribe(Subject::WebhookTrigger).await.unwrap();
-    q.publish(message(Subject::WebhookTrigger, "task_slow"))
-        .await
-        .unwrap();
+    q.publish(message(Subject::WebhookTrigger, "task_slow")).await.unwrap();
     let first = sub.next_batch(1, Duration::from_secs(1)).await.unwrap();
     assert_eq!(first.len(), 1);
     let handed_out = Instant::now();
     drop(first);
     assert!(
-        sub.next_batch(1, Duration::from_millis(300))
-            .await
-            .unwrap()
-            .is_empty(),
+        sub.next_batch(1, Duration::from_millis(300)).await.unwrap().is_empty(),
         "not before the ack wait"
     );
     let again = sub.next_batch(1, ACK_WAIT * 3).await.unwrap();
@@ -161,23 +146,11 @@ async fn an_unacknowledged_delivery_comes_back_after_the_ack_wait(q: Arc<dyn Que
 
 async fn a_retry_comes_back_after_its_delay_and_not_before(q: Arc<dyn Queue>) {
     let mut sub = q.subscribe(Subject::SmsSend).await.unwrap();
-    q.publish(message(Subject::SmsSend, "task_retry"))
-        .await
-        .unwrap();
-    let d = sub
-        .next_batch(1, Duration::from_secs(1))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    q.publish(message(Subject::SmsSend, "task_retry")).await.unwrap();
+    let d = sub.next_batch(1, Duration::from_secs(1)).await.unwrap().pop().unwrap();
     let retried = Instant::now();
     d.retry_after(Duration::from_millis(600)).await.unwrap();
-    assert!(
-        sub.next_batch(1, Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(sub.next_batch(1, Duration::from_millis(200)).await.unwrap().is_empty());
     let again = sub
         .next_batch(1, Duration::from_secs(3))
         .await
@@ -195,9 +168,7 @@ async fn a_retry_comes_back_after_its_delay_and_not_before(q: Arc<dyn Queue>) {
 
 async fn a_message_given_up_is_never_delivered_again(q: Arc<dyn Queue>) {
     let mut sub = q.subscribe(Subject::CallCreate).await.unwrap();
-    q.publish(message(Subject::CallCreate, "task_bad"))
-        .await
-        .unwrap();
+    q.publish(message(Subject::CallCreate, "task_bad")).await.unwrap();
     sub.next_batch(1, Duration::from_secs(1))
         .await
         .unwrap()
@@ -217,15 +188,8 @@ async fn a_message_given_up_is_never_delivered_again(q: Arc<dyn Queue>) {
 
 async fn in_progress_pushes_the_redelivery_deadline_back(q: Arc<dyn Queue>) {
     let mut sub = q.subscribe(Subject::CdrCreate).await.unwrap();
-    q.publish(message(Subject::CdrCreate, "task_long"))
-        .await
-        .unwrap();
-    let d = sub
-        .next_batch(1, Duration::from_secs(1))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    q.publish(message(Subject::CdrCreate, "task_long")).await.unwrap();
+    let d = sub.next_batch(1, Duration::from_secs(1)).await.unwrap().pop().unwrap();
     tokio::time::sleep(ACK_WAIT * 6 / 10).await;
     d.in_progress().await.unwrap();
     tokio::time::sleep(ACK_WAIT * 6 / 10).await;
@@ -240,12 +204,7 @@ async fn in_progress_pushes_the_redelivery_deadline_back(q: Arc<dyn Queue>) {
 async fn next_batch_waits_for_the_first_message_and_no_longer_than_asked(q: Arc<dyn Queue>) {
     let mut sub = q.subscribe(Subject::SocialSend).await.unwrap();
     let started = Instant::now();
-    assert!(
-        sub.next_batch(5, Duration::from_millis(300))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(sub.next_batch(5, Duration::from_millis(300)).await.unwrap().is_empty());
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
@@ -274,9 +233,7 @@ async fn subjects_are_separate_and_depth_counts_unfinished_messages(q: Arc<dyn Q
             .await
             .unwrap();
     }
-    q.publish(message(Subject::EmailSend, "task_email"))
-        .await
-        .unwrap();
+    q.publish(message(Subject::EmailSend, "task_email")).await.unwrap();
     assert_eq!(q.depth(Subject::SmsSend).await.unwrap(), 3);
     assert_eq!(q.depth(Subject::EmailSend).await.unwrap(), 1);
     let mut sub = q.subscribe(Subject::SmsSend).await.unwrap();
@@ -325,12 +282,8 @@ async fn several_processes_opening_one_stream_and_consumer_at_once_all_succeed()
     let Some(url) = nats_url() else { return };
     let o = options();
     let opened = futures::future::join_all((0..4).map(|_| NatsQueue::connect(&url, &o))).await;
-    let queues: Vec<NatsQueue> = opened
-        .into_iter()
-        .map(|q| q.expect("every process opens"))
-        .collect();
-    let subscribed =
-        futures::future::join_all(queues.iter().map(|q| q.subscribe(Subject::SmsSend))).await;
+    let queues: Vec<NatsQueue> = opened.into_iter().map(|q| q.expect("every process opens")).collect();
+    let subscribed = futures::future::join_all(queues.iter().map(|q| q.subscribe(Subject::SmsSend))).await;
     assert!(subscribed.iter().all(Result::is_ok));
     queues[0]
         .publish(message(Subject::SmsSend, "task_shared"))

@@ -10,9 +10,7 @@ use irisx_core::domain::{Plan, Role, Tenant, TenantStatus, User, UserStatus};
 use irisx_core::id::{TaskId, TenantId, UserId};
 use irisx_core::ports::store::Store;
 use irisx_core::task::{NewTask, Subject, Task, TenantPurgeV1};
-use irisx_queue::{
-    MemoryQueue, NatsQueue, OutboxRelay, Queue, QueueOptions, RelayError, RelayOptions,
-};
+use irisx_queue::{MemoryQueue, NatsQueue, OutboxRelay, Queue, QueueOptions, RelayError, RelayOptions};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -104,10 +102,7 @@ where
     };
     // Run in a task so a failing behaviour still deletes its stream before the panic is passed on.
     let outcome = tokio::spawn(behaviour(env)).await;
-    cleanup
-        .delete_stream()
-        .await
-        .expect("delete the test stream");
+    cleanup.delete_stream().await.expect("delete the test stream");
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
@@ -176,10 +171,7 @@ async fn commit_tasks(store: &Arc<dyn Store>, n: usize) -> Vec<TaskId> {
 
 /// Every message waiting on the maintenance subject, acknowledged, as (id, task).
 async fn receive_all(queue: &Arc<dyn Queue>, wait: Duration) -> Vec<(String, Task)> {
-    let mut sub = queue
-        .subscribe(Subject::PlatformMaintenance)
-        .await
-        .expect("subscribe");
+    let mut sub = queue.subscribe(Subject::PlatformMaintenance).await.expect("subscribe");
     let mut out = Vec::new();
     loop {
         let batch = sub.next_batch(100, wait).await.expect("pull");
@@ -187,10 +179,7 @@ async fn receive_all(queue: &Arc<dyn Queue>, wait: Duration) -> Vec<(String, Tas
             return out;
         }
         for d in batch {
-            out.push((
-                d.id().to_owned(),
-                serde_json::from_slice(d.payload()).expect("a task"),
-            ));
+            out.push((d.id().to_owned(), serde_json::from_slice(d.payload()).expect("a task")));
             d.ack().await.expect("ack");
         }
     }
@@ -221,21 +210,14 @@ async fn committed_rows_become_messages_exactly_once_per_claim(env: Env) {
         sorted(received.iter().map(|(id, _)| id.clone()).collect()),
         as_strings(&ids)
     );
-    assert!(
-        received
-            .iter()
-            .all(|(_, task)| matches!(task, Task::TenantPurgeV1(_)))
-    );
+    assert!(received.iter().all(|(_, task)| matches!(task, Task::TenantPurgeV1(_))));
 }
 
 async fn a_failed_publish_is_released_and_published_by_the_next_round(env: Env) {
     let ids = commit_tasks(&env.store, 3).await;
     let failing = env.relay(env.broken_queue().await);
     let err = failing.drain_once().await.expect_err("every publish fails");
-    assert!(
-        matches!(err, RelayError::Publish { failed: 3, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, RelayError::Publish { failed: 3, .. }), "{err:?}");
     let queue = env.queue().await;
     assert_eq!(
         env.relay(queue.clone()).drain_once().await.unwrap(),

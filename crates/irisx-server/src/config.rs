@@ -202,14 +202,8 @@ impl Config {
             })
         };
         let db = self.database_url();
-        if !(db.starts_with("sqlite:")
-            || db.starts_with("postgres://")
-            || db.starts_with("postgresql://"))
-        {
-            return bad(
-                "IRISX_DATABASE_URL",
-                "must start with sqlite:// or postgres://",
-            );
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return bad("IRISX_DATABASE_URL", "must start with sqlite:// or postgres://");
         }
         if !(self.queue_url == "memory" || self.queue_url.starts_with("nats://")) {
             return bad("IRISX_QUEUE_URL", "must be `memory` or start with nats://");

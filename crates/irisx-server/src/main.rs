@@ -10,11 +10,7 @@ use irisx_server::config::Config;
 use irisx_server::serve::{self, Role};
 
 #[derive(Parser)]
-#[command(
-    name = "irisx",
-    version,
-    about = "IRISX: a self-hostable communications platform"
-)]
+#[command(name = "irisx", version, about = "IRISX: a self-hostable communications platform")]
 struct Cli {
     /// A TOML configuration file (default: ./irisx.toml when present). IRISX_* variables override it.
     #[arg(long, global = true, env = "IRISX_CONFIG")]
@@ -73,10 +69,7 @@ fn parse_role(s: &str) -> Result<AdminRole, String> {
 fn main() -> std::process::ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -128,15 +121,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = Config::load(cli.config.as_deref())?;
             irisx_server::telemetry::init_logs(&cfg);
             let b = serve::open(&cfg, true).await?;
-            let admin = irisx_core::usecase::users::create_staff(
-                &b.platform,
-                &email,
-                &password,
-                role,
-                name.as_deref(),
-            )
-            .await
-            .map_err(describe)?;
+            let admin = irisx_core::usecase::users::create_staff(&b.platform, &email, &password, role, name.as_deref())
+                .await
+                .map_err(describe)?;
             println!(
                 "{}",
                 serde_json::json!({"id": admin.id, "email": admin.email, "role": admin.role})
@@ -149,10 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn describe(e: irisx_core::CoreError) -> anyhow::Error {
     match e {
         irisx_core::CoreError::Validation(fields) => {
-            let list: Vec<String> = fields
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect();
+            let list: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
             anyhow::anyhow!("{}", list.join("; "))
         }
         other => anyhow::Error::new(other),

@@ -97,6 +97,7 @@ pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
         batch_size: cfg.relay_batch,
         poll_interval: Duration::from_millis(cfg.relay_poll_ms),
         republish_after: Duration::from_secs(cfg.republish_after_secs),
+        restart_republish_window: queue_opts.duplicate_window.saturating_sub(Duration::from_secs(20)),
         ..Default::default()
     };
     let relay = OutboxRelay::new(store.clone(), queue.clone(), relay_opts);
@@ -113,11 +114,7 @@ pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
         policy: policy(cfg),
         outbox_wake: relay.wake(),
     });
-    Ok(Backends {
-        platform,
-        queue,
-        relay,
-    })
+    Ok(Backends { platform, queue, relay })
 }
 
 /// Runs a role until SIGINT or SIGTERM.
@@ -137,10 +134,19 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     tasks.spawn(b.relay.run(cancel.clone()));
     if matches!(role, Role::All | Role::Worker) {
+        let failpoint = cfg
+            .failpoint
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         let worker = Worker::new(
             b.platform.clone(),
             b.queue.clone(),
-            WorkerOptions::default(),
+            WorkerOptions {
+                failpoint,
+                ..Default::default()
+            },
         );
         tasks.spawn(worker.run(cancel.clone()));
         tasks.spawn(Maintenance::new(b.platform.clone()).run(cancel.clone()));
@@ -164,8 +170,7 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, role = ?role, "IRISX is listening");
         println!("irisx listening on http://{addr}");
-        let app =
-            irisx_api::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let app = irisx_api::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         let c = cancel.clone();
         tasks.spawn(async move {
             if let Err(e) = axum::serve(listener, app)

@@ -8,9 +8,7 @@ use serde_json::json;
 async fn walkthrough(profile: Profile) {
     let env = TestEnv::new(profile).await;
     // 1. `irisx admin create` works on an empty database.
-    let admin = env
-        .admin_create("ops@example.com", "Ops-Passw0rd!", "superadmin")
-        .await;
+    let admin = env.admin_create("ops@example.com", "Ops-Passw0rd!", "superadmin").await;
     assert_eq!(admin["role"], "superadmin");
     let server = env.serve(&[]).await;
     let api = server.api();
@@ -18,10 +16,7 @@ async fn walkthrough(profile: Profile) {
     let staff = api.admin_login("ops@example.com", "Ops-Passw0rd!").await;
     // 3. A tenant with its owner.
     let body = json!({"name": "Acme", "owner": {"email": "owner@acme.example", "password": "Owner-Passw0rd!", "name": "Olive"}});
-    let tenant = api
-        .post("/admin/tenants", Auth::Bearer(&staff), body)
-        .await
-        .expect(201);
+    let tenant = api.post("/admin/tenants", Auth::Bearer(&staff), body).await.expect(201);
     assert_eq!(tenant["status"], "active");
     assert_eq!(tenant["owner"]["role"], "owner");
     // 4. Owner login.
@@ -38,33 +33,18 @@ async fn walkthrough(profile: Profile) {
     let key_text = key["key"].as_str().unwrap();
     assert!(key_text.starts_with("irisx_live_") && key_text.len() == 11 + 64);
     // 6. Who am I, with the key.
-    let me = api
-        .get("/v1/auth/me", Auth::Key(key_text))
-        .await
-        .expect(200);
+    let me = api.get("/v1/auth/me", Auth::Key(key_text)).await.expect(200);
     assert_eq!(me["auth_type"], "api_key");
     assert_eq!(me["tenant"]["id"], tenant["id"]);
     assert_eq!(me["api_key"]["id"], key["id"]);
-    assert!(
-        me["api_key"].get("key").is_none(),
-        "the key text is never shown again"
-    );
-    let listed = api
-        .get("/v1/api-keys", Auth::Bearer(&owner))
-        .await
-        .expect(200);
-    assert_eq!(
-        listed["data"][0]["last_four"],
-        key_text[key_text.len() - 4..]
-    );
+    assert!(me["api_key"].get("key").is_none(), "the key text is never shown again");
+    let listed = api.get("/v1/api-keys", Auth::Bearer(&owner)).await.expect(200);
+    assert_eq!(listed["data"][0]["last_four"], key_text[key_text.len() - 4..]);
     assert!(
         listed["data"][0]["last_used_at"].is_string(),
         "last_used_at is set after use"
     );
-    assert!(
-        listed.to_string().find(key_text).is_none(),
-        "lists never show the key"
-    );
+    assert!(listed.to_string().find(key_text).is_none(), "lists never show the key");
     env.cleanup().await;
 }
 
@@ -87,8 +67,6 @@ async fn serve_on_an_empty_directory_starts_in_under_two_seconds() {
     let health = server.api().get("/health", Auth::None).await.expect(200);
     assert_eq!(health["status"], "ok");
     let secrets = env.dir.path().join("secrets.toml");
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&secrets).unwrap().permissions(),
-    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secrets).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "generated secrets are private");
 }

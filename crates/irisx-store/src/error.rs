@@ -5,24 +5,12 @@ use irisx_core::ports::store::StoreError;
 /// Messages for the unique constraints a caller can hit, by index name (PostgreSQL reports the constraint,
 /// SQLite names the index or the columns in its message). More specific names first.
 const CONFLICTS: &[(&str, &str)] = &[
-    (
-        "admin_users_email",
-        "a staff member with this email already exists",
-    ),
-    (
-        "admin_users.email",
-        "a staff member with this email already exists",
-    ),
+    ("admin_users_email", "a staff member with this email already exists"),
+    ("admin_users.email", "a staff member with this email already exists"),
     ("users_email", "a user with this email already exists"),
     ("users.email", "a user with this email already exists"),
-    (
-        "api_keys_key_hash",
-        "an API key with this hash already exists",
-    ),
-    (
-        "api_keys.key_hash",
-        "an API key with this hash already exists",
-    ),
+    ("api_keys_key_hash", "an API key with this hash already exists"),
+    ("api_keys.key_hash", "an API key with this hash already exists"),
     (
         "admin_sessions_token_hash",
         "a staff session with this token already exists",

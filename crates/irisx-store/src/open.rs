@@ -45,9 +45,7 @@ pub enum OpenError {
         source: sqlx::Error,
     },
     /// An in-memory SQLite URL: each pooled connection would get its own empty database.
-    #[error(
-        "an in-memory SQLite database cannot back the store (each connection would see its own); use a file"
-    )]
+    #[error("an in-memory SQLite database cannot back the store (each connection would see its own); use a file")]
     InMemorySqlite,
     /// The SQLite file's directory could not be created.
     #[error("cannot create the database directory {path}")]
@@ -138,10 +136,7 @@ mod tests {
 
     #[test]
     fn a_password_never_reaches_an_error_message() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/irisx.db"), "sqlite://data/irisx.db");
     }

@@ -56,12 +56,10 @@ async fn postgres_behind_its_schema_is_refused_until_migrated() {
     let behind = open(&url, &OpenOptions::default()).await.err();
     let migrated = migrate(&url).await;
     let reopened = open(&url, &OpenOptions::default()).await.map(drop);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
+        .execute(&admin)
+        .await
+        .unwrap();
     let behind = behind.expect("a fresh database is behind");
     assert!(
         matches!(behind, OpenError::SchemaBehind { applied: None, .. }),

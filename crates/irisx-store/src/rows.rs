@@ -50,8 +50,7 @@ macro_rules! impl_cols {
                     .or_else(|_| self.try_get::<i32, _>(col).map(i64::from))
             }
             fn json(&self, col: &str) -> sqlx::Result<Value> {
-                self.try_get::<sqlx::types::Json<Value>, _>(col)
-                    .map(|j| j.0)
+                self.try_get::<sqlx::types::Json<Value>, _>(col).map(|j| j.0)
             }
         }
     };
@@ -72,9 +71,8 @@ fn parse<T: FromStr>(what: &'static str, text: &str) -> sqlx::Result<T>
 where
     T::Err: std::fmt::Debug,
 {
-    text.parse().map_err(|e: T::Err| {
-        sqlx::Error::Decode(format!("stored {what} `{text}` is invalid: {e:?}").into())
-    })
+    text.parse()
+        .map_err(|e: T::Err| sqlx::Error::Decode(format!("stored {what} `{text}` is invalid: {e:?}").into()))
 }
 
 fn c(p: &str, name: &str) -> String {
@@ -154,8 +152,8 @@ pub(crate) fn admin_session(r: &impl Cols, p: &str) -> sqlx::Result<AdminSession
 
 /// An API key from columns prefixed `p`.
 pub(crate) fn api_key(r: &impl Cols, p: &str) -> sqlx::Result<ApiKey> {
-    let scopes: Vec<String> = serde_json::from_value(r.json(&c(p, "scopes"))?)
-        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let scopes: Vec<String> =
+        serde_json::from_value(r.json(&c(p, "scopes"))?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(ApiKey {
         id: parse("API key id", &r.text(&c(p, "id"))?)?,
         tenant_id: parse("tenant id", &r.text(&c(p, "tenant_id"))?)?,
@@ -179,22 +177,14 @@ pub(crate) fn api_key(r: &impl Cols, p: &str) -> sqlx::Result<ApiKey> {
 
 /// The JSON array stored for a key's scopes.
 pub(crate) fn scopes_json(scopes: &[Scope]) -> Value {
-    Value::Array(
-        scopes
-            .iter()
-            .map(|s| Value::String(s.as_str().to_owned()))
-            .collect(),
-    )
+    Value::Array(scopes.iter().map(|s| Value::String(s.as_str().to_owned())).collect())
 }
 
 /// An audit entry.
 pub(crate) fn audit(r: &impl Cols) -> sqlx::Result<AuditEntry> {
     Ok(AuditEntry {
         id: parse("audit id", &r.text("id")?)?,
-        tenant_id: r
-            .opt_text("tenant_id")?
-            .map(|s| parse("tenant id", &s))
-            .transpose()?,
+        tenant_id: r.opt_text("tenant_id")?.map(|s| parse("tenant id", &s)).transpose()?,
         actor: Actor {
             kind: parse("actor type", &r.text("actor_type")?)?,
             id: r.opt_text("actor_id")?,
@@ -214,12 +204,10 @@ pub(crate) fn outbox_entry(r: &impl Cols) -> sqlx::Result<OutboxEntry> {
     let subject = r.text("subject")?;
     Ok(OutboxEntry {
         id: parse("task id", &r.text("id")?)?,
-        subject: Subject::parse(&subject).ok_or_else(|| {
-            sqlx::Error::Decode(format!("stored subject `{subject}` is unknown").into())
-        })?,
+        subject: Subject::parse(&subject)
+            .ok_or_else(|| sqlx::Error::Decode(format!("stored subject `{subject}` is unknown").into()))?,
         payload: r.text("payload")?,
-        attempts: u32::try_from(r.int("attempts")?)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        attempts: u32::try_from(r.int("attempts")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
 
@@ -229,8 +217,7 @@ pub(crate) fn idempotency(r: &impl Cols) -> sqlx::Result<IdempotencyRecord> {
         scope: r.text("scope")?,
         key: r.text("key")?,
         request_hash: r.text("request_hash")?,
-        status_code: u16::try_from(r.int("status_code")?)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        status_code: u16::try_from(r.int("status_code")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         response_body: r.text("response_body")?,
         created_at: r.time("created_at")?,
         expires_at: r.time("expires_at")?,

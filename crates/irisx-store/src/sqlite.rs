@@ -30,12 +30,12 @@ impl SqliteStore {
     /// accepted request must survive a power cut, as the database is the ledger), a 5 s busy timeout and
     /// foreign keys on.
     pub async fn connect(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
-        let connect =
-            url.parse::<SqliteConnectOptions>()
-                .map_err(|source| OpenError::InvalidUrl {
-                    url: crate::redact(url),
-                    source,
-                })?;
+        let connect = url
+            .parse::<SqliteConnectOptions>()
+            .map_err(|source| OpenError::InvalidUrl {
+                url: crate::redact(url),
+                source,
+            })?;
         let file = connect.get_filename().to_path_buf();
         if file.as_os_str().is_empty() || url.contains(":memory:") || url.contains("mode=memory") {
             return Err(OpenError::InMemorySqlite);
@@ -72,16 +72,13 @@ async fn begin_write(pool: &Pool<Db>) -> sqlx::Result<Transaction<'static, Db>> 
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-const TS_FORMAT: &[BorrowedFormatItem<'static>] = time::macros::format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const TS_FORMAT: &[BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// A time as stored on SQLite: RFC 3339 UTC with exactly six fractional digits, so text order is time order
 /// (sqlx's own encoding trims the fraction, which breaks comparisons in SQL).
 fn ts(t: OffsetDateTime) -> String {
-    rows::norm(t)
-        .format(TS_FORMAT)
-        .expect("a UTC time always formats")
+    rows::norm(t).format(TS_FORMAT).expect("a UTC time always formats")
 }
 
 /// Claims due rows in one `UPDATE ... RETURNING` under the single write lock, oldest id first.

@@ -10,46 +10,22 @@ macro_rules! impl_store {
             async fn ping(&self) -> StoreResult<()> {
                 ping(&self.pool).await
             }
-            async fn create_tenant_with_owner(
-                &self,
-                t: &Tenant,
-                owner: &User,
-                a: &AuditEntry,
-            ) -> StoreResult<()> {
+            async fn create_tenant_with_owner(&self, t: &Tenant, owner: &User, a: &AuditEntry) -> StoreResult<()> {
                 create_tenant_with_owner(&self.pool, t, owner, a).await
             }
             async fn get_tenant(&self, id: &TenantId) -> StoreResult<Tenant> {
                 get_tenant(&self.pool, id).await
             }
-            async fn list_tenants(
-                &self,
-                f: &TenantFilter,
-                p: &PageRequest,
-            ) -> StoreResult<Page<Tenant>> {
+            async fn list_tenants(&self, f: &TenantFilter, p: &PageRequest) -> StoreResult<Page<Tenant>> {
                 list_tenants(&self.pool, f, p).await
             }
-            async fn update_tenant(
-                &self,
-                id: &TenantId,
-                patch: &TenantPatch,
-                a: &AuditEntry,
-            ) -> StoreResult<Tenant> {
+            async fn update_tenant(&self, id: &TenantId, patch: &TenantPatch, a: &AuditEntry) -> StoreResult<Tenant> {
                 update_tenant(&self.pool, id, patch, a).await
             }
-            async fn begin_tenant_deletion(
-                &self,
-                id: &TenantId,
-                purge: &NewTask,
-                a: &AuditEntry,
-            ) -> StoreResult<()> {
+            async fn begin_tenant_deletion(&self, id: &TenantId, purge: &NewTask, a: &AuditEntry) -> StoreResult<()> {
                 begin_tenant_deletion(&self.pool, id, purge, a).await
             }
-            async fn purge_tenant(
-                &self,
-                id: &TenantId,
-                task: &TaskId,
-                a: &AuditEntry,
-            ) -> StoreResult<bool> {
+            async fn purge_tenant(&self, id: &TenantId, task: &TaskId, a: &AuditEntry) -> StoreResult<bool> {
                 purge_tenant(&self.pool, id, task, a).await
             }
             async fn create_user(&self, u: &User, a: Option<&AuditEntry>) -> StoreResult<()> {
@@ -64,31 +40,16 @@ macro_rules! impl_store {
             async fn list_users(&self, t: &TenantId, p: &PageRequest) -> StoreResult<Page<User>> {
                 list_users(&self.pool, t, p).await
             }
-            async fn list_all_users(
-                &self,
-                f: &UserFilter,
-                p: &PageRequest,
-            ) -> StoreResult<Page<User>> {
+            async fn list_all_users(&self, f: &UserFilter, p: &PageRequest) -> StoreResult<Page<User>> {
                 list_all_users(&self.pool, f, p).await
             }
             async fn get_any_user(&self, id: &UserId) -> StoreResult<User> {
                 get_any_user(&self.pool, id).await
             }
-            async fn update_user(
-                &self,
-                t: &TenantId,
-                id: &UserId,
-                p: &UserPatch,
-                a: &AuditEntry,
-            ) -> StoreResult<User> {
+            async fn update_user(&self, t: &TenantId, id: &UserId, p: &UserPatch, a: &AuditEntry) -> StoreResult<User> {
                 update_user(&self.pool, t, id, p, a).await
             }
-            async fn delete_user(
-                &self,
-                t: &TenantId,
-                id: &UserId,
-                a: &AuditEntry,
-            ) -> StoreResult<()> {
+            async fn delete_user(&self, t: &TenantId, id: &UserId, a: &AuditEntry) -> StoreResult<()> {
                 delete_user(&self.pool, t, id, a).await
             }
             async fn set_user_password(
@@ -110,11 +71,7 @@ macro_rules! impl_store {
             async fn revoke_session(&self, id: &SessionId, at: OffsetDateTime) -> StoreResult<()> {
                 revoke_session(&self.pool, id, at).await
             }
-            async fn create_admin_user(
-                &self,
-                admin: &AdminUser,
-                a: &AuditEntry,
-            ) -> StoreResult<()> {
+            async fn create_admin_user(&self, admin: &AdminUser, a: &AuditEntry) -> StoreResult<()> {
                 create_admin_user(&self.pool, admin, a).await
             }
             async fn find_admin_by_email(&self, email: &str) -> StoreResult<Option<AdminUser>> {
@@ -123,17 +80,10 @@ macro_rules! impl_store {
             async fn create_admin_session(&self, s: &AdminSession) -> StoreResult<()> {
                 create_admin_session(&self.pool, s).await
             }
-            async fn find_admin_session(
-                &self,
-                hash: &str,
-            ) -> StoreResult<Option<(AdminSession, AdminUser)>> {
+            async fn find_admin_session(&self, hash: &str) -> StoreResult<Option<(AdminSession, AdminUser)>> {
                 find_admin_session(&self.pool, hash).await
             }
-            async fn revoke_admin_session(
-                &self,
-                id: &AdminSessionId,
-                at: OffsetDateTime,
-            ) -> StoreResult<()> {
+            async fn revoke_admin_session(&self, id: &AdminSessionId, at: OffsetDateTime) -> StoreResult<()> {
                 revoke_admin_session(&self.pool, id, at).await
             }
             async fn get_admin_user(&self, id: &AdminUserId) -> StoreResult<AdminUser> {
@@ -145,40 +95,22 @@ macro_rules! impl_store {
             async fn get_api_key(&self, t: &TenantId, id: &ApiKeyId) -> StoreResult<ApiKey> {
                 get_api_key(&self.pool, t, id).await
             }
-            async fn list_api_keys(
-                &self,
-                t: &TenantId,
-                p: &PageRequest,
-            ) -> StoreResult<Page<ApiKey>> {
+            async fn list_api_keys(&self, t: &TenantId, p: &PageRequest) -> StoreResult<Page<ApiKey>> {
                 list_api_keys(&self.pool, t, p).await
             }
-            async fn revoke_api_key(
-                &self,
-                t: &TenantId,
-                id: &ApiKeyId,
-                a: &AuditEntry,
-            ) -> StoreResult<ApiKey> {
+            async fn revoke_api_key(&self, t: &TenantId, id: &ApiKeyId, a: &AuditEntry) -> StoreResult<ApiKey> {
                 revoke_api_key(&self.pool, t, id, a).await
             }
             async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKeyContext>> {
                 find_api_key_by_hash(&self.pool, hash).await
             }
-            async fn touch_api_key(
-                &self,
-                id: &ApiKeyId,
-                at: OffsetDateTime,
-                min_secs: i64,
-            ) -> StoreResult<()> {
+            async fn touch_api_key(&self, id: &ApiKeyId, at: OffsetDateTime, min_secs: i64) -> StoreResult<()> {
                 touch_api_key(&self.pool, id, at, min_secs).await
             }
             async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
                 append_audit(&self.pool, e).await
             }
-            async fn list_audit(
-                &self,
-                f: &AuditFilter,
-                p: &PageRequest,
-            ) -> StoreResult<Page<AuditEntry>> {
+            async fn list_audit(&self, f: &AuditFilter, p: &PageRequest) -> StoreResult<Page<AuditEntry>> {
                 list_audit(&self.pool, f, p).await
             }
             async fn claim_outbox(
@@ -191,8 +123,8 @@ macro_rules! impl_store {
             async fn release_outbox(&self, ids: &[TaskId]) -> StoreResult<()> {
                 release_outbox(&self.pool, ids).await
             }
-            async fn reset_unfinished_outbox(&self) -> StoreResult<u64> {
-                reset_unfinished_outbox(&self.pool).await
+            async fn reset_unfinished_outbox(&self, published_since: Option<OffsetDateTime>) -> StoreResult<u64> {
+                reset_unfinished_outbox(&self.pool, published_since).await
             }
             async fn task_state(&self, id: &TaskId) -> StoreResult<Option<TaskState>> {
                 task_state(&self.pool, id).await
@@ -200,12 +132,7 @@ macro_rules! impl_store {
             async fn complete_task(&self, id: &TaskId) -> StoreResult<()> {
                 complete_task(&self.pool, id).await
             }
-            async fn reschedule_task(
-                &self,
-                id: &TaskId,
-                at: OffsetDateTime,
-                error: &str,
-            ) -> StoreResult<()> {
+            async fn reschedule_task(&self, id: &TaskId, at: OffsetDateTime, error: &str) -> StoreResult<()> {
                 reschedule_task(&self.pool, id, at, error).await
             }
             async fn fail_task(&self, id: &TaskId, error: &str) -> StoreResult<()> {
@@ -225,10 +152,7 @@ macro_rules! impl_store {
             ) -> StoreResult<Option<IdempotencyRecord>> {
                 get_idempotency(&self.pool, scope, key, now).await
             }
-            async fn put_idempotency(
-                &self,
-                r: &IdempotencyRecord,
-            ) -> StoreResult<IdempotencyRecord> {
+            async fn put_idempotency(&self, r: &IdempotencyRecord) -> StoreResult<IdempotencyRecord> {
                 put_idempotency(&self.pool, r).await
             }
             async fn prune_idempotency(&self, now: OffsetDateTime) -> StoreResult<u64> {

@@ -8,11 +8,7 @@ use irisx_core::usecase::{Platform, tenants};
 use crate::Outcome;
 
 /// Runs a task. A handler whose effect is in the database completes the task in that transaction.
-pub(crate) async fn run(
-    platform: &Platform,
-    id: &TaskId,
-    task: Task,
-) -> Result<Outcome, CoreError> {
+pub(crate) async fn run(platform: &Platform, id: &TaskId, task: Task) -> Result<Outcome, CoreError> {
     match task {
         Task::TenantPurgeV1(t) => {
             let purged = tenants::purge(platform, id, &t.tenant_id).await?;

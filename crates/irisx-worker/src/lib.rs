@@ -192,10 +192,7 @@ impl Worker {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "undecodable task; failing it");
-                if let Err(e) = store
-                    .fail_task(&id, &format!("undecodable task: {e}"))
-                    .await
-                {
+                if let Err(e) = store.fail_task(&id, &format!("undecodable task: {e}")).await {
                     return self.later(delivery, &e).await;
                 }
                 settle(delivery.ack().await);

@@ -45,12 +45,7 @@ impl Maintenance {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "idempotency pruning failed"),
         }
-        match self
-            .platform
-            .store
-            .prune_outbox(now - self.keep_finished_tasks)
-            .await
-        {
+        match self.platform.store.prune_outbox(now - self.keep_finished_tasks).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "finished outbox rows removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox pruning failed"),

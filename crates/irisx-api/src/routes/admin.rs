@@ -23,8 +23,7 @@ use crate::AppState;
 use crate::dto::{AdminUserOut, AuditOut, ListOut, TenantOut, UserOut};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{
-    AnyStaff, ApiJson, ApiQuery, Meta, PageQuery, Staff, StaffAdmin, Superadmin, parse_json,
-    path_id,
+    AnyStaff, ApiJson, ApiQuery, Meta, PageQuery, Staff, StaffAdmin, Superadmin, parse_json, path_id,
 };
 use crate::routes::auth::LoginIn;
 
@@ -81,10 +80,7 @@ async fn login(
 
 /// End the staff session.
 #[utoipa::path(post, path = "/admin/auth/logout", tag = "admin", security(("admin_bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(
-    State(st): State<AppState>,
-    Staff(a, ..): Staff<AnyStaff>,
-) -> ApiResult<StatusCode> {
+async fn logout(State(st): State<AppState>, Staff(a, ..): Staff<AnyStaff>) -> ApiResult<StatusCode> {
     auth::admin_logout(&st.platform, &a).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -219,9 +215,7 @@ async fn get_tenant(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TenantOut>> {
     Ok(Json(
-        tenants::get(&st.platform, &a, &path_id(&id, "tenant")?)
-            .await?
-            .into(),
+        tenants::get(&st.platform, &a, &path_id(&id, "tenant")?).await?.into(),
     ))
 }
 
@@ -354,9 +348,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserOut>> {
     Ok(Json(
-        users::admin_get(&st.platform, &a, &path_id(&id, "user")?)
-            .await?
-            .into(),
+        users::admin_get(&st.platform, &a, &path_id(&id, "user")?).await?.into(),
     ))
 }
 

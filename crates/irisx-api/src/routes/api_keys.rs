@@ -85,9 +85,7 @@ async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiKeyOut>> {
     Ok(Json(
-        api_keys::get(&st.platform, &p, &path_id(&id, "API key")?)
-            .await?
-            .into(),
+        api_keys::get(&st.platform, &p, &path_id(&id, "API key")?).await?.into(),
     ))
 }
 

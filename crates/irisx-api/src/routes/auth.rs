@@ -17,9 +17,7 @@ use crate::extract::{AnyCaller, ApiJson, Meta, Tenant};
 
 /// The routes that need no authentication.
 pub fn public() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(signup))
-        .routes(routes!(login))
+    OpenApiRouter::new().routes(routes!(signup)).routes(routes!(login))
 }
 
 /// The routes that need a user token or key.
@@ -135,9 +133,7 @@ async fn login(
     ApiJson(b): ApiJson<LoginIn>,
 ) -> ApiResult<Json<LoginOut>> {
     Ok(Json(
-        auth::login(&st.platform, &b.email, &b.password, &meta)
-            .await?
-            .into(),
+        auth::login(&st.platform, &b.email, &b.password, &meta).await?.into(),
     ))
 }
 
@@ -160,20 +156,14 @@ async fn me(Tenant(p, ..): Tenant<AnyCaller>) -> Json<MeOut> {
 /// Swap a user token for a fresh one; the old token stops working.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = TokenOut), (status = 401, body = ErrorBody)))]
-async fn refresh(
-    State(st): State<AppState>,
-    Tenant(p, ..): Tenant<AnyCaller>,
-) -> ApiResult<Json<TokenOut>> {
+async fn refresh(State(st): State<AppState>, Tenant(p, ..): Tenant<AnyCaller>) -> ApiResult<Json<TokenOut>> {
     Ok(Json(auth::refresh(&st.platform, &p).await?.into()))
 }
 
 /// End the session: the token is refused from now on, by every IRISX process.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(
-    State(st): State<AppState>,
-    Tenant(p, ..): Tenant<AnyCaller>,
-) -> ApiResult<StatusCode> {
+async fn logout(State(st): State<AppState>, Tenant(p, ..): Tenant<AnyCaller>) -> ApiResult<StatusCode> {
     auth::logout(&st.platform, &p).await?;
     Ok(StatusCode::NO_CONTENT)
 }

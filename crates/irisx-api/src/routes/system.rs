@@ -88,11 +88,7 @@ async fn ready(State(st): State<AppState>) -> (StatusCode, Json<ReadyOut>) {
         status,
         Json(ReadyOut {
             status: if ok { "ready" } else { "not_ready" },
-            checks: ReadyChecks {
-                database,
-                queue,
-                cache,
-            },
+            checks: ReadyChecks { database, queue, cache },
         }),
     )
 }
@@ -103,9 +99,7 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
     let Some(handle) = &st.prometheus else {
         return (StatusCode::NOT_FOUND, "metrics are switched off").into_response();
     };
-    if let Ok(Ok(stats)) =
-        tokio::time::timeout(CHECK_TIMEOUT, st.platform.store.outbox_stats()).await
-    {
+    if let Ok(Ok(stats)) = tokio::time::timeout(CHECK_TIMEOUT, st.platform.store.outbox_stats()).await {
         metrics::gauge!("irisx_outbox_unpublished").set(stats.unpublished as f64);
         metrics::gauge!("irisx_outbox_in_flight").set(stats.in_flight as f64);
         metrics::gauge!("irisx_outbox_lag_seconds").set(stats.oldest_unpublished_secs);
@@ -115,9 +109,5 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
             metrics::gauge!("irisx_queue_depth", "subject" => s.as_str()).set(d as f64);
         }
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        handle.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
 }

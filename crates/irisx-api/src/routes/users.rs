@@ -88,11 +88,7 @@ async fn get(
     Tenant(p, ..): Tenant<ReadUsers>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserOut>> {
-    Ok(Json(
-        users::get(&st.platform, &p, &path_id(&id, "user")?)
-            .await?
-            .into(),
-    ))
+    Ok(Json(users::get(&st.platform, &p, &path_id(&id, "user")?).await?.into()))
 }
 
 /// Change a user's name, role or status.

@@ -4,9 +4,7 @@ mod api_key;
 mod tenant;
 mod user;
 
-pub use api_key::{
-    ApiKey, ApiKeyEnvironment, GeneratedKey, Scope, hash_api_key, looks_like_api_key,
-};
+pub use api_key::{ApiKey, ApiKeyEnvironment, GeneratedKey, Scope, hash_api_key, looks_like_api_key};
 pub use tenant::{Plan, Tenant, TenantStatus};
 pub use user::{AdminRole, AdminSession, AdminUser, Role, Session, User, UserStatus};
 

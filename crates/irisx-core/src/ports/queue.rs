@@ -54,11 +54,7 @@ pub trait Queue: Send + Sync + 'static {
 #[async_trait]
 pub trait Subscription: Send {
     /// Up to `max` messages, waiting at most `wait` for the first one. An empty batch means none came.
-    async fn next_batch(
-        &mut self,
-        max: usize,
-        wait: Duration,
-    ) -> Result<Vec<Box<dyn Delivery>>, QueueError>;
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Box<dyn Delivery>>, QueueError>;
 }
 
 /// One delivered message. Unless acknowledged, it is delivered again after the backend's ack wait.

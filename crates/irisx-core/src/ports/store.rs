@@ -11,9 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditEntry, AuditFilter};
-use crate::domain::{
-    AdminSession, AdminUser, ApiKey, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus,
-};
+use crate::domain::{AdminSession, AdminUser, ApiKey, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus};
 use crate::id::{AdminSessionId, AdminUserId, ApiKeyId, SessionId, TaskId, TenantId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::task::{NewTask, OutboxEntry, OutboxStats, TaskState};
@@ -126,42 +124,18 @@ pub trait Store: Send + Sync + 'static {
     // ---- tenants ----
 
     /// Creates a tenant and its first owner together.
-    async fn create_tenant_with_owner(
-        &self,
-        tenant: &Tenant,
-        owner: &User,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn create_tenant_with_owner(&self, tenant: &Tenant, owner: &User, audit: &AuditEntry) -> StoreResult<()>;
     /// A tenant by id.
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Tenant>;
     /// Tenants, newest first.
-    async fn list_tenants(
-        &self,
-        filter: &TenantFilter,
-        page: &PageRequest,
-    ) -> StoreResult<Page<Tenant>>;
+    async fn list_tenants(&self, filter: &TenantFilter, page: &PageRequest) -> StoreResult<Page<Tenant>>;
     /// Changes a tenant and returns it as it now is.
-    async fn update_tenant(
-        &self,
-        id: &TenantId,
-        patch: &TenantPatch,
-        audit: &AuditEntry,
-    ) -> StoreResult<Tenant>;
+    async fn update_tenant(&self, id: &TenantId, patch: &TenantPatch, audit: &AuditEntry) -> StoreResult<Tenant>;
     /// Marks a tenant `deleting` and queues its purge, in one transaction.
-    async fn begin_tenant_deletion(
-        &self,
-        id: &TenantId,
-        purge: &NewTask,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn begin_tenant_deletion(&self, id: &TenantId, purge: &NewTask, audit: &AuditEntry) -> StoreResult<()>;
     /// Deletes every row of a `deleting` tenant and completes `task` in the same transaction. Returns whether
     /// anything was purged (false when the task was already completed or the tenant is gone).
-    async fn purge_tenant(
-        &self,
-        id: &TenantId,
-        task: &TaskId,
-        audit: &AuditEntry,
-    ) -> StoreResult<bool>;
+    async fn purge_tenant(&self, id: &TenantId, task: &TaskId, audit: &AuditEntry) -> StoreResult<bool>;
 
     // ---- users ----
 
@@ -174,11 +148,7 @@ pub trait Store: Send + Sync + 'static {
     /// A tenant's users, newest first.
     async fn list_users(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Users across tenants, newest first (platform staff only).
-    async fn list_all_users(
-        &self,
-        filter: &UserFilter,
-        page: &PageRequest,
-    ) -> StoreResult<Page<User>>;
+    async fn list_all_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Any user by id (platform staff only).
     async fn get_any_user(&self, id: &UserId) -> StoreResult<User>;
     /// Changes a tenant's user. Refuses with [`StoreError::Conflict`] a change that would leave the tenant
@@ -191,12 +161,7 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> StoreResult<User>;
     /// Deletes a tenant's user and its sessions. Refuses to delete the last active owner.
-    async fn delete_user(
-        &self,
-        tenant: &TenantId,
-        id: &UserId,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn delete_user(&self, tenant: &TenantId, id: &UserId, audit: &AuditEntry) -> StoreResult<()>;
     /// Sets a user's password hash and revokes all its sessions except `keep`.
     async fn set_user_password(
         &self,
@@ -225,16 +190,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a staff session and sets the staff member's last login time.
     async fn create_admin_session(&self, session: &AdminSession) -> StoreResult<()>;
     /// A staff session by the SHA-256 of its token, with its staff member.
-    async fn find_admin_session(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(AdminSession, AdminUser)>>;
+    async fn find_admin_session(&self, token_hash: &str) -> StoreResult<Option<(AdminSession, AdminUser)>>;
     /// Revokes a staff session (idempotent).
-    async fn revoke_admin_session(
-        &self,
-        id: &AdminSessionId,
-        at: OffsetDateTime,
-    ) -> StoreResult<()>;
+    async fn revoke_admin_session(&self, id: &AdminSessionId, at: OffsetDateTime) -> StoreResult<()>;
     /// A staff member by id.
     async fn get_admin_user(&self, id: &AdminUserId) -> StoreResult<AdminUser>;
 
@@ -245,65 +203,41 @@ pub trait Store: Send + Sync + 'static {
     /// A tenant's key.
     async fn get_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> StoreResult<ApiKey>;
     /// A tenant's keys, newest first, revoked ones included.
-    async fn list_api_keys(
-        &self,
-        tenant: &TenantId,
-        page: &PageRequest,
-    ) -> StoreResult<Page<ApiKey>>;
+    async fn list_api_keys(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<ApiKey>>;
     /// Revokes a tenant's key (idempotent: revoking twice keeps the first time).
-    async fn revoke_api_key(
-        &self,
-        tenant: &TenantId,
-        id: &ApiKeyId,
-        audit: &AuditEntry,
-    ) -> StoreResult<ApiKey>;
+    async fn revoke_api_key(&self, tenant: &TenantId, id: &ApiKeyId, audit: &AuditEntry) -> StoreResult<ApiKey>;
     /// A key by the SHA-256 of its text, with its tenant, revoked or not (the caller decides).
     async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKeyContext>>;
     /// Sets a key's last-used time when the stored one is older than `at - min_interval_secs`.
-    async fn touch_api_key(
-        &self,
-        id: &ApiKeyId,
-        at: OffsetDateTime,
-        min_interval_secs: i64,
-    ) -> StoreResult<()>;
+    async fn touch_api_key(&self, id: &ApiKeyId, at: OffsetDateTime, min_interval_secs: i64) -> StoreResult<()>;
 
     // ---- audit ----
 
     /// Appends an entry on its own (for events with no other change, e.g. a failed login).
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// Entries, newest first.
-    async fn list_audit(
-        &self,
-        filter: &AuditFilter,
-        page: &PageRequest,
-    ) -> StoreResult<Page<AuditEntry>>;
+    async fn list_audit(&self, filter: &AuditFilter, page: &PageRequest) -> StoreResult<Page<AuditEntry>>;
 
     // ---- outbox ----
 
     /// Claims up to `limit` due rows for publishing: rows never published whose `available_at` has come, and
     /// rows published before `republish_before` and still pending (their queue message may be lost). Marks
     /// them published now and counts the attempt. Concurrent relays never claim the same row.
-    async fn claim_outbox(
-        &self,
-        limit: u32,
-        republish_before: OffsetDateTime,
-    ) -> StoreResult<Vec<OutboxEntry>>;
+    async fn claim_outbox(&self, limit: u32, republish_before: OffsetDateTime) -> StoreResult<Vec<OutboxEntry>>;
     /// Puts claimed rows back as unpublished (the publish failed).
     async fn release_outbox(&self, ids: &[TaskId]) -> StoreResult<()>;
-    /// Marks every pending row unpublished: at start-up with a queue that does not survive restarts.
-    async fn reset_unfinished_outbox(&self) -> StoreResult<u64>;
+    /// Marks pending published rows unpublished so the relay publishes them again: all of them at start-up
+    /// with a queue that does not survive restarts (`published_since: None`), or those published since the
+    /// given time with a durable queue, whose de-duplication window makes the repeat harmless while it
+    /// recovers a publish that a crash cut off.
+    async fn reset_unfinished_outbox(&self, published_since: Option<OffsetDateTime>) -> StoreResult<u64>;
     /// Where a task stands; `None` when no such task exists.
     async fn task_state(&self, id: &TaskId) -> StoreResult<Option<TaskState>>;
     /// Marks a task completed (idempotent). Handlers whose effect is in the database complete the task in the
     /// effect's own transaction instead.
     async fn complete_task(&self, id: &TaskId) -> StoreResult<()>;
     /// Schedules a pending task again at `at` (unpublished until then), recording why.
-    async fn reschedule_task(
-        &self,
-        id: &TaskId,
-        at: OffsetDateTime,
-        error: &str,
-    ) -> StoreResult<()>;
+    async fn reschedule_task(&self, id: &TaskId, at: OffsetDateTime, error: &str) -> StoreResult<()>;
     /// Marks a task failed for good, recording why.
     async fn fail_task(&self, id: &TaskId, error: &str) -> StoreResult<()>;
     /// Figures for `/metrics`.

@@ -41,11 +41,7 @@ pub async fn create(
     let mut c = Checks::new();
     let key_name = c.check(name("name", key_name, 100));
     if scopes.is_empty() {
-        c.push(crate::FieldError::new(
-            "scopes",
-            "required",
-            "give at least one scope",
-        ));
+        c.push(crate::FieldError::new("scopes", "required", "give at least one scope"));
     }
     if let Caller::ApiKey(k) = &by.caller
         && let Some(s) = scopes.iter().find(|s| !k.has_scope(**s))
@@ -89,11 +85,7 @@ pub async fn create(
 }
 
 /// Lists the tenant's keys.
-pub async fn list(
-    p: &Platform,
-    by: &TenantPrincipal,
-    page: &PageRequest,
-) -> Result<Page<ApiKey>, CoreError> {
+pub async fn list(p: &Platform, by: &TenantPrincipal, page: &PageRequest) -> Result<Page<ApiKey>, CoreError> {
     by.authorize(MANAGE)?;
     Ok(p.store.list_api_keys(by.tenant_id(), page).await?)
 }
@@ -105,11 +97,7 @@ pub async fn get(p: &Platform, by: &TenantPrincipal, id: &ApiKeyId) -> Result<Ap
 }
 
 /// Revokes a key: it is refused from the next request on.
-pub async fn revoke(
-    p: &Platform,
-    by: &TenantPrincipal,
-    id: &ApiKeyId,
-) -> Result<ApiKey, CoreError> {
+pub async fn revoke(p: &Platform, by: &TenantPrincipal, id: &ApiKeyId) -> Result<ApiKey, CoreError> {
     by.authorize(MANAGE)?;
     let audit = AuditEntry::new(&by.actor(), "api_key.revoked")
         .tenant(by.tenant_id())

@@ -15,8 +15,8 @@ use super::{LoginPolicy, Platform, RequestMeta, blocking};
 use crate::audit::{Actor, ActorKind, AuditEntry};
 use crate::auth::{IssuedToken, decoy_hash, hash_password, token_hash, verify_password};
 use crate::domain::{
-    AdminSession, AdminUser, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus,
-    hash_api_key, looks_like_api_key,
+    AdminSession, AdminUser, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus, hash_api_key,
+    looks_like_api_key,
 };
 use crate::error::CoreError;
 use crate::id::{AdminSessionId, SessionId, TenantId, UserId};
@@ -93,11 +93,7 @@ pub(crate) async fn new_user(
 }
 
 /// Creates a tenant and its owner, and logs the owner in.
-pub async fn signup(
-    p: &Platform,
-    input: SignupInput,
-    meta: &RequestMeta,
-) -> Result<LoggedIn, CoreError> {
+pub async fn signup(p: &Platform, input: SignupInput, meta: &RequestMeta) -> Result<LoggedIn, CoreError> {
     if !p.policy.signup_enabled {
         return Err(CoreError::Forbidden(
             "self-service sign-up is switched off on this platform".into(),
@@ -105,15 +101,7 @@ pub async fn signup(
     }
     let company = name("company", &input.company, 200);
     let tenant_id = TenantId::new();
-    let owner = new_user(
-        &tenant_id,
-        Role::Owner,
-        &input.name,
-        &input.email,
-        &input.password,
-        "",
-    )
-    .await;
+    let owner = new_user(&tenant_id, Role::Owner, &input.name, &input.email, &input.password, "").await;
     let (company, owner) = match (company, owner) {
         (Ok(c), Ok(o)) => (c, o),
         (Err(e), Ok(_)) => return Err(CoreError::Validation(vec![e])),
@@ -142,9 +130,7 @@ pub async fn signup(
     let audit = AuditEntry::new(&actor, "tenant.signed_up")
         .tenant(&tenant.id)
         .target("tenant", &tenant.id);
-    p.store
-        .create_tenant_with_owner(&tenant, &owner, &audit)
-        .await?;
+    p.store.create_tenant_with_owner(&tenant, &owner, &audit).await?;
     let token = open_session(p, &owner, meta).await?;
     Ok(LoggedIn {
         token,
@@ -153,16 +139,12 @@ pub async fn signup(
     })
 }
 
-async fn open_session(
-    p: &Platform,
-    user: &User,
-    meta: &RequestMeta,
-) -> Result<IssuedToken, CoreError> {
+async fn open_session(p: &Platform, user: &User, meta: &RequestMeta) -> Result<IssuedToken, CoreError> {
     let now = OffsetDateTime::now_utc();
     let sid = SessionId::new();
-    let token =
-        p.tokens
-            .issue_customer(&user.id, &user.tenant_id, &user.email, user.role, &sid, now)?;
+    let token = p
+        .tokens
+        .issue_customer(&user.id, &user.tenant_id, &user.email, user.role, &sid, now)?;
     let session = Session {
         id: sid,
         tenant_id: user.tenant_id.clone(),
@@ -233,18 +215,10 @@ fn anonymous(meta: &RequestMeta) -> Actor {
 }
 
 /// Logs a user in by email and password.
-pub async fn login(
-    p: &Platform,
-    email: &str,
-    password: &str,
-    meta: &RequestMeta,
-) -> Result<LoggedIn, CoreError> {
+pub async fn login(p: &Platform, email: &str, password: &str, meta: &RequestMeta) -> Result<LoggedIn, CoreError> {
     let counter = FailureCounter::new("user", email);
     counter.gate(p).await?;
-    let found = p
-        .store
-        .find_user_by_email(&email.trim().to_lowercase())
-        .await?;
+    let found = p.store.find_user_by_email(&email.trim().to_lowercase()).await?;
     let hash = found
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |(u, _)| u.password_hash.clone());
@@ -253,10 +227,7 @@ pub async fn login(
     let found = found.filter(|_| ok);
     let Some((user, tenant)) = found else {
         let locked = counter.fail(p).await?;
-        let target = p
-            .store
-            .find_user_by_email(&email.trim().to_lowercase())
-            .await?;
+        let target = p.store.find_user_by_email(&email.trim().to_lowercase()).await?;
         let mut entry = AuditEntry::new(&anonymous(meta), "auth.login_failed");
         if let Some((u, _)) = &target {
             entry = entry.tenant(&u.tenant_id).target("user", &u.id);
@@ -279,19 +250,11 @@ pub async fn login(
     }
     counter.clear(p).await?;
     let token = open_session(p, &user, meta).await?;
-    Ok(LoggedIn {
-        token,
-        user,
-        tenant,
-    })
+    Ok(LoggedIn { token, user, tenant })
 }
 
 /// Authenticates the text of an `X-API-Key` header or a bearer token.
-pub async fn authenticate(
-    p: &Platform,
-    credential: &str,
-    meta: &RequestMeta,
-) -> Result<TenantPrincipal, CoreError> {
+pub async fn authenticate(p: &Platform, credential: &str, meta: &RequestMeta) -> Result<TenantPrincipal, CoreError> {
     if looks_like_api_key(credential) {
         authenticate_key(p, credential, meta).await
     } else {
@@ -299,11 +262,7 @@ pub async fn authenticate(
     }
 }
 
-async fn authenticate_key(
-    p: &Platform,
-    key: &str,
-    meta: &RequestMeta,
-) -> Result<TenantPrincipal, CoreError> {
+async fn authenticate_key(p: &Platform, key: &str, meta: &RequestMeta) -> Result<TenantPrincipal, CoreError> {
     let invalid = || CoreError::Unauthenticated("the API key is invalid or revoked".into());
     let ctx = p
         .store
@@ -322,9 +281,7 @@ async fn authenticate_key(
         .last_used_at
         .is_none_or(|t| (now - t).whole_seconds() >= TOUCH_INTERVAL_SECS);
     if stale {
-        p.store
-            .touch_api_key(&ctx.key.id, now, TOUCH_INTERVAL_SECS)
-            .await?;
+        p.store.touch_api_key(&ctx.key.id, now, TOUCH_INTERVAL_SECS).await?;
     }
     Ok(TenantPrincipal {
         tenant: ctx.tenant,
@@ -333,32 +290,21 @@ async fn authenticate_key(
     })
 }
 
-async fn authenticate_token(
-    p: &Platform,
-    token: &str,
-    meta: &RequestMeta,
-) -> Result<TenantPrincipal, CoreError> {
+async fn authenticate_token(p: &Platform, token: &str, meta: &RequestMeta) -> Result<TenantPrincipal, CoreError> {
     let claims = p.tokens.verify_customer(token)?;
-    if p.cache
-        .has_flag(&blacklist_key(claims.jti.as_str()))
-        .await?
-    {
+    if p.cache.has_flag(&blacklist_key(claims.jti.as_str())).await? {
         return Err(CoreError::Unauthenticated("the token was revoked".into()));
     }
     let ctx = match p.store.get_session_context(&claims.jti).await {
         Ok(ctx) => ctx,
         Err(crate::ports::store::StoreError::NotFound(_)) => {
-            return Err(CoreError::Unauthenticated(
-                "the session no longer exists".into(),
-            ));
+            return Err(CoreError::Unauthenticated("the session no longer exists".into()));
         }
         Err(e) => return Err(e.into()),
     };
     let now = OffsetDateTime::now_utc();
     if ctx.session.revoked_at.is_some() || ctx.session.expires_at <= now {
-        return Err(CoreError::Unauthenticated(
-            "the session has ended; log in again".into(),
-        ));
+        return Err(CoreError::Unauthenticated("the session has ended; log in again".into()));
     }
     if ctx.user.status != UserStatus::Active {
         return Err(CoreError::Unauthenticated("this user is disabled".into()));
@@ -382,9 +328,7 @@ fn blacklist_key(jti: &str) -> String {
     format!("bl:{jti}")
 }
 
-fn user_session(
-    principal: &TenantPrincipal,
-) -> Result<(&User, &SessionId, OffsetDateTime), CoreError> {
+fn user_session(principal: &TenantPrincipal) -> Result<(&User, &SessionId, OffsetDateTime), CoreError> {
     match &principal.caller {
         Caller::User {
             user,
@@ -403,18 +347,12 @@ pub async fn logout(p: &Platform, principal: &TenantPrincipal) -> Result<(), Cor
     end_session(p, session, expires_at).await
 }
 
-async fn end_session(
-    p: &Platform,
-    session: &SessionId,
-    expires_at: OffsetDateTime,
-) -> Result<(), CoreError> {
+async fn end_session(p: &Platform, session: &SessionId, expires_at: OffsetDateTime) -> Result<(), CoreError> {
     let now = OffsetDateTime::now_utc();
     let ttl = Duration::try_from(expires_at - now)
         .unwrap_or(Duration::from_secs(1))
         .max(Duration::from_secs(1));
-    p.cache
-        .set_flag(&blacklist_key(session.as_str()), ttl)
-        .await?;
+    p.cache.set_flag(&blacklist_key(session.as_str()), ttl).await?;
     p.store.revoke_session(session, now).await?;
     Ok(())
 }
@@ -435,8 +373,7 @@ pub async fn change_password(
     new: &str,
 ) -> Result<(), CoreError> {
     let (user, session, _) = user_session(principal)?;
-    let new_pw =
-        Password::parse("new_password", new).map_err(|e| CoreError::Validation(vec![e]))?;
+    let new_pw = Password::parse("new_password", new).map_err(|e| CoreError::Validation(vec![e]))?;
     if new == current {
         return Err(CoreError::field(
             "new_password",
@@ -471,10 +408,7 @@ pub async fn admin_login(
 ) -> Result<AdminLoggedIn, CoreError> {
     let counter = FailureCounter::new("admin", email);
     counter.gate(p).await?;
-    let found = p
-        .store
-        .find_admin_by_email(&email.trim().to_lowercase())
-        .await?;
+    let found = p.store.find_admin_by_email(&email.trim().to_lowercase()).await?;
     let hash = found
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |a| a.password_hash.clone());
@@ -487,17 +421,14 @@ pub async fn admin_login(
         } else {
             "admin.login_failed"
         };
-        let entry = AuditEntry::new(&anonymous(meta), action)
-            .details(json!({"email": email.trim().to_lowercase()}));
+        let entry = AuditEntry::new(&anonymous(meta), action).details(json!({"email": email.trim().to_lowercase()}));
         p.store.append_audit(&entry).await?;
         return Err(CoreError::Unauthenticated(BAD_LOGIN.into()));
     };
     counter.clear(p).await?;
     let now = OffsetDateTime::now_utc();
     let sid = AdminSessionId::new();
-    let token = p
-        .tokens
-        .issue_admin(&admin.id, &admin.email, admin.role, &sid, now)?;
+    let token = p.tokens.issue_admin(&admin.id, &admin.email, admin.role, &sid, now)?;
     let session = AdminSession {
         id: sid,
         admin_id: admin.id.clone(),
@@ -522,11 +453,7 @@ pub async fn admin_login(
 }
 
 /// Authenticates a staff bearer token.
-pub async fn authenticate_admin(
-    p: &Platform,
-    token: &str,
-    meta: &RequestMeta,
-) -> Result<AdminPrincipal, CoreError> {
+pub async fn authenticate_admin(p: &Platform, token: &str, meta: &RequestMeta) -> Result<AdminPrincipal, CoreError> {
     let claims = p.tokens.verify_admin(token)?;
     let ended = || CoreError::Unauthenticated("the session has ended; log in again".into());
     let (session, admin) = p
@@ -534,16 +461,11 @@ pub async fn authenticate_admin(
         .find_admin_session(&token_hash(token))
         .await?
         .ok_or_else(ended)?;
-    if session.id != claims.jti
-        || session.revoked_at.is_some()
-        || session.expires_at <= OffsetDateTime::now_utc()
-    {
+    if session.id != claims.jti || session.revoked_at.is_some() || session.expires_at <= OffsetDateTime::now_utc() {
         return Err(ended());
     }
     if admin.status != UserStatus::Active {
-        return Err(CoreError::Unauthenticated(
-            "this staff account is disabled".into(),
-        ));
+        return Err(CoreError::Unauthenticated("this staff account is disabled".into()));
     }
     Ok(AdminPrincipal {
         admin,
@@ -557,8 +479,7 @@ pub async fn admin_logout(p: &Platform, principal: &AdminPrincipal) -> Result<()
     p.store
         .revoke_admin_session(&principal.session.id, OffsetDateTime::now_utc())
         .await?;
-    let entry = AuditEntry::new(&principal.actor(), "admin.logged_out")
-        .target("admin_user", &principal.admin.id);
+    let entry = AuditEntry::new(&principal.actor(), "admin.logged_out").target("admin_user", &principal.admin.id);
     p.store.append_audit(&entry).await?;
     Ok(())
 }

@@ -156,9 +156,7 @@ pub struct RequestMeta {
 }
 
 /// Runs CPU-heavy work (password hashing) off the async runtime.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, crate::CoreError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::CoreError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| crate::CoreError::Internal(Box::new(e)))

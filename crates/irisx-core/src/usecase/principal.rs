@@ -85,9 +85,7 @@ impl TenantPrincipal {
             ))),
             Caller::ApiKey(key) => match need.scope {
                 Some(scope) if key.has_scope(scope) => Ok(()),
-                Some(scope) => Err(CoreError::Forbidden(format!(
-                    "this API key lacks the `{scope}` scope"
-                ))),
+                Some(scope) => Err(CoreError::Forbidden(format!("this API key lacks the `{scope}` scope"))),
                 None => Err(CoreError::Forbidden(
                     "this action needs a user login; API keys cannot do it".into(),
                 )),

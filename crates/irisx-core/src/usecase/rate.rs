@@ -10,10 +10,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// Counts one request of `principal` against its key and tenant limits. Returns the tighter decision (for the
 /// `RateLimit-*` headers), or [`CoreError::RateLimited`] when either limit is exhausted.
-pub async fn check_tenant(
-    platform: &Platform,
-    principal: &TenantPrincipal,
-) -> Result<RateDecision, CoreError> {
+pub async fn check_tenant(platform: &Platform, principal: &TenantPrincipal) -> Result<RateDecision, CoreError> {
     let limits = platform.policy.plans.of(principal.tenant.plan);
     let key_rate = Rate {
         limit: limits.per_key_per_minute,

@@ -34,11 +34,7 @@ pub struct NewTenantInput {
 }
 
 /// Creates a tenant with its owner.
-pub async fn create(
-    p: &Platform,
-    by: &AdminPrincipal,
-    input: NewTenantInput,
-) -> Result<(Tenant, User), CoreError> {
+pub async fn create(p: &Platform, by: &AdminPrincipal, input: NewTenantInput) -> Result<(Tenant, User), CoreError> {
     by.require(AdminRole::Admin)?;
     let tenant_id = TenantId::new();
     let name_r = name("name", &input.name, 200);
@@ -65,16 +61,11 @@ pub async fn create(
         .tenant(&tenant.id)
         .target("tenant", &tenant.id)
         .details(json!({"name": tenant.name, "plan": tenant.plan, "owner_email": owner.email}));
-    p.store
-        .create_tenant_with_owner(&tenant, &owner, &audit)
-        .await?;
+    p.store.create_tenant_with_owner(&tenant, &owner, &audit).await?;
     Ok((tenant, owner))
 }
 
-fn merge_errors<A, B>(
-    a: Result<A, crate::FieldError>,
-    b: Result<B, CoreError>,
-) -> Result<(A, B), CoreError> {
+fn merge_errors<A, B>(a: Result<A, crate::FieldError>, b: Result<B, CoreError>) -> Result<(A, B), CoreError> {
     match (a, b) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (Err(e), Ok(_)) => Err(CoreError::Validation(vec![e])),
@@ -170,9 +161,7 @@ pub async fn delete(p: &Platform, by: &AdminPrincipal, id: &TenantId) -> Result<
     by.require(AdminRole::Superadmin)?;
     let current = p.store.get_tenant(id).await?;
     refuse_deleting(&current)?;
-    let task = NewTask::now(Task::TenantPurgeV1(TenantPurgeV1 {
-        tenant_id: id.clone(),
-    }));
+    let task = NewTask::now(Task::TenantPurgeV1(TenantPurgeV1 { tenant_id: id.clone() }));
     let audit = AuditEntry::new(&by.actor(), "tenant.deleted")
         .tenant(id)
         .target("tenant", id)

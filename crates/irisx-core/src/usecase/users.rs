@@ -58,11 +58,7 @@ fn is_self(by: &TenantPrincipal, id: &UserId) -> bool {
 }
 
 /// Creates a user in the caller's tenant.
-pub async fn create(
-    p: &Platform,
-    by: &TenantPrincipal,
-    input: NewUserInput,
-) -> Result<User, CoreError> {
+pub async fn create(p: &Platform, by: &TenantPrincipal, input: NewUserInput) -> Result<User, CoreError> {
     by.authorize(WRITE)?;
     owner_only(by, input.role == Role::Owner)?;
     let user = new_user(
@@ -83,11 +79,7 @@ pub async fn create(
 }
 
 /// Lists the caller's tenant's users.
-pub async fn list(
-    p: &Platform,
-    by: &TenantPrincipal,
-    page: &PageRequest,
-) -> Result<Page<User>, CoreError> {
+pub async fn list(p: &Platform, by: &TenantPrincipal, page: &PageRequest) -> Result<Page<User>, CoreError> {
     by.authorize(READ)?;
     Ok(p.store.list_users(by.tenant_id(), page).await?)
 }
@@ -99,12 +91,7 @@ pub async fn get(p: &Platform, by: &TenantPrincipal, id: &UserId) -> Result<User
 }
 
 /// Changes one of the caller's tenant's users.
-pub async fn update(
-    p: &Platform,
-    by: &TenantPrincipal,
-    id: &UserId,
-    mut patch: UserPatch,
-) -> Result<User, CoreError> {
+pub async fn update(p: &Platform, by: &TenantPrincipal, id: &UserId, mut patch: UserPatch) -> Result<User, CoreError> {
     by.authorize(WRITE)?;
     patch.name = patch
         .name
@@ -112,14 +99,9 @@ pub async fn update(
         .transpose()
         .map_err(|e| CoreError::Validation(vec![e]))?;
     let current = p.store.get_user(by.tenant_id(), id).await?;
-    owner_only(
-        by,
-        current.role == Role::Owner || patch.role == Some(Role::Owner),
-    )?;
+    owner_only(by, current.role == Role::Owner || patch.role == Some(Role::Owner))?;
     if is_self(by, id) && patch.status == Some(UserStatus::Disabled) {
-        return Err(CoreError::Unprocessable(
-            "you cannot disable yourself".into(),
-        ));
+        return Err(CoreError::Unprocessable("you cannot disable yourself".into()));
     }
     let mut audit = AuditEntry::new(&by.actor(), "user.updated")
         .tenant(by.tenant_id())
@@ -130,18 +112,14 @@ pub async fn update(
     } else {
         audit = audit.details(json!({"name": patch.name, "status": patch.status}));
     }
-    Ok(p.store
-        .update_user(by.tenant_id(), id, &patch, &audit)
-        .await?)
+    Ok(p.store.update_user(by.tenant_id(), id, &patch, &audit).await?)
 }
 
 /// Removes one of the caller's tenant's users and ends its sessions.
 pub async fn delete(p: &Platform, by: &TenantPrincipal, id: &UserId) -> Result<(), CoreError> {
     by.authorize(WRITE)?;
     if is_self(by, id) {
-        return Err(CoreError::Unprocessable(
-            "you cannot remove yourself".into(),
-        ));
+        return Err(CoreError::Unprocessable("you cannot remove yourself".into()));
     }
     let current = p.store.get_user(by.tenant_id(), id).await?;
     owner_only(by, current.role == Role::Owner)?;
@@ -170,12 +148,7 @@ pub async fn admin_get(p: &Platform, by: &AdminPrincipal, id: &UserId) -> Result
 }
 
 /// Changes any user's status or role (staff admin and above).
-pub async fn admin_update(
-    p: &Platform,
-    by: &AdminPrincipal,
-    id: &UserId,
-    patch: UserPatch,
-) -> Result<User, CoreError> {
+pub async fn admin_update(p: &Platform, by: &AdminPrincipal, id: &UserId, patch: UserPatch) -> Result<User, CoreError> {
     by.require(AdminRole::Admin)?;
     let patch = UserPatch {
         name: patch
@@ -190,9 +163,7 @@ pub async fn admin_update(
         .tenant(&current.tenant_id)
         .target("user", id)
         .details(json!({"role": patch.role, "status": patch.status, "name": patch.name}));
-    Ok(p.store
-        .update_user(&current.tenant_id, id, &patch, &audit)
-        .await?)
+    Ok(p.store.update_user(&current.tenant_id, id, &patch, &audit).await?)
 }
 
 /// Creates a member of the platform staff (works on an empty database).
@@ -205,8 +176,8 @@ pub async fn create_staff(
 ) -> Result<AdminUser, CoreError> {
     let email = EmailAddress::parse("email", email).map_err(|e| CoreError::Validation(vec![e]))?;
     let pw = Password::parse("password", password).map_err(|e| CoreError::Validation(vec![e]))?;
-    let display = name("name", display_name.unwrap_or(email.as_str()), 200)
-        .map_err(|e| CoreError::Validation(vec![e]))?;
+    let display =
+        name("name", display_name.unwrap_or(email.as_str()), 200).map_err(|e| CoreError::Validation(vec![e]))?;
     let hash = super::blocking(move || hash_password(&pw)).await??;
     let admin = AdminUser {
         id: AdminUserId::new(),

@@ -61,9 +61,7 @@ fn unique(prefix: &str) -> String {
 }
 
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let root = base.rsplit_once('/').map_or(base, |(r, _)| r);
     match query {
         Some(q) => format!("{root}/{db}?{q}"),
@@ -75,10 +73,7 @@ impl TestEnv {
     pub async fn new(profile: Profile) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut vars = vec![
-            (
-                "IRISX_DATA_DIR".to_owned(),
-                dir.path().display().to_string(),
-            ),
+            ("IRISX_DATA_DIR".to_owned(), dir.path().display().to_string()),
             ("IRISX_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("IRISX_LOG_LEVEL".to_owned(), "info".to_owned()),
         ];
@@ -100,10 +95,7 @@ impl TestEnv {
             vars.push(("IRISX_NATS_STREAM".into(), stream.clone()));
             vars.push(("IRISX_NATS_SUBJECT_PREFIX".into(), stream.to_lowercase()));
             vars.push(("IRISX_CACHE_URL".into(), redis_url));
-            vars.push((
-                "IRISX_CACHE_KEY_PREFIX".into(),
-                format!("{}:", unique("e2e")),
-            ));
+            vars.push(("IRISX_CACHE_KEY_PREFIX".into(), format!("{}:", unique("e2e"))));
             pg = Some((pg_url, db));
             nats = Some((nats_url, stream));
         }
@@ -120,6 +112,11 @@ impl TestEnv {
     pub fn set(&mut self, key: &str, value: &str) {
         self.vars.retain(|(k, _)| k != key);
         self.vars.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// Removes a variable for every later process.
+    pub fn unset(&mut self, key: &str) {
+        self.vars.retain(|(k, _)| k != key);
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -169,9 +166,7 @@ impl TestEnv {
         if let Some((url, stream)) = self.nats.take()
             && let Ok(client) = async_nats::connect(&url).await
         {
-            let _ = async_nats::jetstream::new(client)
-                .delete_stream(&stream)
-                .await;
+            let _ = async_nats::jetstream::new(client).delete_stream(&stream).await;
         }
         if let Some((url, db)) = self.pg.take()
             && let Ok(pool) = sqlx::PgPool::connect(&url).await
@@ -229,10 +224,7 @@ impl Server {
             panic!("irisx serve did not start:\n{}", stderr.lock().unwrap());
         };
         tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
-        let base = line
-            .strip_prefix("irisx listening on ")
-            .unwrap_or("")
-            .to_owned();
+        let base = line.strip_prefix("irisx listening on ").unwrap_or("").to_owned();
         Server {
             child,
             base,
@@ -269,10 +261,7 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!(
-            "`{needle}` never appeared in the log:\n{}",
-            self.stderr.lock().unwrap()
-        );
+        panic!("`{needle}` never appeared in the log:\n{}", self.stderr.lock().unwrap());
     }
 
     pub fn api(&self) -> Api {
@@ -308,12 +297,7 @@ pub struct Resp {
 impl Resp {
     /// Asserts the status and, for errors, the one error shape; returns the body.
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         if status >= 400 {
             assert_error_shape(&self.body);
         }
@@ -333,9 +317,7 @@ pub fn assert_error_shape(body: &Value) {
     );
     assert!(e["details"].is_array(), "error without details: {body}");
     assert!(
-        e["request_id"]
-            .as_str()
-            .is_some_and(|r| r.starts_with("req_")),
+        e["request_id"].as_str().is_some_and(|r| r.starts_with("req_")),
         "error without request id: {body}"
     );
 }
@@ -368,23 +350,12 @@ impl Api {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Auth<'_>,
-        body: Option<Value>,
-    ) -> Resp {
+    pub async fn call(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>) -> Resp {
         let headers: &[(&str, &str)] = if body.is_some() {
             &[("content-type", "application/json")]
         } else {
@@ -443,12 +414,7 @@ impl Api {
     }
 
     /// Creates a tenant with its owner through the staff API; returns (tenant id, owner token).
-    pub async fn tenant_with_owner(
-        &self,
-        admin_token: &str,
-        name: &str,
-        owner_email: &str,
-    ) -> (String, String) {
+    pub async fn tenant_with_owner(&self, admin_token: &str, name: &str, owner_email: &str) -> (String, String) {
         let body = json!({"name": name, "owner": {"email": owner_email, "password": OWNER_PASSWORD, "name": "Owner"}});
         let t = self
             .post("/admin/tenants", Auth::Bearer(admin_token), body)
@@ -485,8 +451,7 @@ pub async fn boot(profile: Profile) -> (TestEnv, Server, String) {
 
 /// As [`boot`], in a prepared environment.
 pub async fn boot_in(env: TestEnv) -> (TestEnv, Server, String) {
-    env.admin_create(ADMIN_EMAIL, ADMIN_PASSWORD, "superadmin")
-        .await;
+    env.admin_create(ADMIN_EMAIL, ADMIN_PASSWORD, "superadmin").await;
     let server = env.serve(&[]).await;
     let token = server.api().admin_login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     (env, server, token)

@@ -26,9 +26,7 @@ fn admin() -> AdminUser {
 }
 
 /// A session reads back with its user and tenant, and sets the user's last login time.
-pub async fn a_session_reads_back_with_its_user_and_tenant_and_sets_the_last_login(
-    store: Arc<dyn Store>,
-) {
+pub async fn a_session_reads_back_with_its_user_and_tenant_and_sets_the_last_login(store: Arc<dyn Store>) {
     let (t, owner) = seed(&store).await;
     let s = session(&owner);
     store.create_session(&s).await.unwrap();
@@ -49,17 +47,9 @@ pub async fn revoking_a_session_is_idempotent_and_keeps_the_first_time(store: Ar
     store.create_session(&s).await.unwrap();
     let first = now();
     store.revoke_session(&s.id, first).await.unwrap();
-    store
-        .revoke_session(&s.id, first + Duration::minutes(5))
-        .await
-        .unwrap();
+    store.revoke_session(&s.id, first + Duration::minutes(5)).await.unwrap();
     assert_eq!(
-        store
-            .get_session_context(&s.id)
-            .await
-            .unwrap()
-            .session
-            .revoked_at,
+        store.get_session_context(&s.id).await.unwrap().session.revoked_at,
         Some(first)
     );
 }
@@ -70,16 +60,11 @@ pub async fn a_session_for_a_user_of_another_tenant_is_refused(store: Arc<dyn St
     let (b, _) = seed(&store).await;
     let mut s = session(&a_owner);
     s.tenant_id = b.id.clone();
-    assert!(matches!(
-        store.create_session(&s).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.create_session(&s).await, Err(StoreError::NotFound(_))));
 }
 
 /// Staff members are found by email whatever its case, and a duplicate email conflicts.
-pub async fn staff_members_are_found_by_email_whatever_its_case_and_duplicates_conflict(
-    store: Arc<dyn Store>,
-) {
+pub async fn staff_members_are_found_by_email_whatever_its_case_and_duplicates_conflict(store: Arc<dyn Store>) {
     let a = admin();
     store
         .create_admin_user(&a, &audit(None, "admin.created"))
@@ -94,20 +79,11 @@ pub async fn staff_members_are_found_by_email_whatever_its_case_and_duplicates_c
     assert_eq!(store.get_admin_user(&a.id).await.unwrap(), found);
     let mut dup = admin();
     dup.email = a.email.to_lowercase();
-    match store
-        .create_admin_user(&dup, &audit(None, "admin.created"))
-        .await
-    {
+    match store.create_admin_user(&dup, &audit(None, "admin.created")).await {
         Err(StoreError::Conflict(msg)) => assert!(msg.contains("email"), "{msg}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert!(
-        store
-            .find_admin_by_email("nobody@irisx.test")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.find_admin_by_email("nobody@irisx.test").await.unwrap().is_none());
     assert!(matches!(
         store.get_admin_user(&AdminUserId::new()).await,
         Err(StoreError::NotFound(_))
@@ -115,9 +91,7 @@ pub async fn staff_members_are_found_by_email_whatever_its_case_and_duplicates_c
 }
 
 /// A staff session is found by its token hash, sets the last login, and revoking it is idempotent.
-pub async fn a_staff_session_is_found_by_its_token_hash_and_revoking_it_is_idempotent(
-    store: Arc<dyn Store>,
-) {
+pub async fn a_staff_session_is_found_by_its_token_hash_and_revoking_it_is_idempotent(store: Arc<dyn Store>) {
     let a = admin();
     store
         .create_admin_user(&a, &audit(None, "admin.created"))
@@ -134,11 +108,7 @@ pub async fn a_staff_session_is_found_by_its_token_hash_and_revoking_it_is_idemp
         user_agent: Some("tests".into()),
     };
     store.create_admin_session(&s).await.unwrap();
-    let (found, staff) = store
-        .find_admin_session("admin-token-hash")
-        .await
-        .unwrap()
-        .unwrap();
+    let (found, staff) = store.find_admin_session("admin-token-hash").await.unwrap().unwrap();
     assert_eq!(found, s);
     assert_eq!(staff.last_login_at, Some(s.created_at));
     let first = now();
@@ -170,20 +140,14 @@ pub async fn an_api_key_reads_back_and_is_found_by_its_hash_with_its_tenant(stor
         .await
         .unwrap();
     assert_eq!(store.get_api_key(&t.id, &key.id).await.unwrap(), key);
-    let ctx = store
-        .find_api_key_by_hash(&key.key_hash)
-        .await
-        .unwrap()
-        .unwrap();
+    let ctx = store.find_api_key_by_hash(&key.key_hash).await.unwrap().unwrap();
     assert_eq!((ctx.key, ctx.tenant), (key.clone(), t));
     assert!(store.find_api_key_by_hash("0000").await.unwrap().is_none());
     let dup = ApiKey {
         id: ApiKeyId::new(),
         ..key
     };
-    let r = store
-        .create_api_key(&dup, &audit(None, "api_key.created"))
-        .await;
+    let r = store.create_api_key(&dup, &audit(None, "api_key.created")).await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
 }
 
@@ -212,14 +176,7 @@ pub async fn tenant_b_cannot_get_list_or_revoke_tenant_a_keys(store: Arc<dyn Sto
         .revoke_api_key(&b.id, &key.id, &audit(Some(&b.id), "api_key.revoked"))
         .await;
     assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
-    assert!(
-        store
-            .get_api_key(&a.id, &key.id)
-            .await
-            .unwrap()
-            .revoked_at
-            .is_none()
-    );
+    assert!(store.get_api_key(&a.id, &key.id).await.unwrap().revoked_at.is_none());
 }
 
 /// Revoking a key twice keeps the first time, and each revocation is audited.
@@ -246,12 +203,7 @@ pub async fn revoking_a_key_twice_keeps_the_first_time(store: Arc<dyn Store>) {
         ..Default::default()
     };
     assert_eq!(
-        store
-            .list_audit(&f, &PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
+        store.list_audit(&f, &PageRequest::default()).await.unwrap().items.len(),
         3
     );
 }
@@ -274,13 +226,7 @@ pub async fn api_keys_list_newest_first_across_pages_revoked_ones_included(store
         .unwrap();
     ids.reverse();
     let p1 = store
-        .list_api_keys(
-            &t.id,
-            &PageRequest {
-                cursor: None,
-                limit: 3,
-            },
-        )
+        .list_api_keys(&t.id, &PageRequest { cursor: None, limit: 3 })
         .await
         .unwrap();
     let p2 = store
@@ -294,20 +240,13 @@ pub async fn api_keys_list_newest_first_across_pages_revoked_ones_included(store
         .await
         .unwrap();
     assert!(p2.next_cursor.is_none());
-    let seen: Vec<_> = p1
-        .items
-        .iter()
-        .chain(&p2.items)
-        .map(|k| k.id.clone())
-        .collect();
+    let seen: Vec<_> = p1.items.iter().chain(&p2.items).map(|k| k.id.clone()).collect();
     assert_eq!(seen, ids);
     assert!(p2.items.last().unwrap().revoked_at.is_some());
 }
 
 /// Touching a key writes only when the stored time is older than the interval.
-pub async fn touching_a_key_writes_only_when_the_stored_time_is_older_than_the_interval(
-    store: Arc<dyn Store>,
-) {
+pub async fn touching_a_key_writes_only_when_the_stored_time_is_older_than_the_interval(store: Arc<dyn Store>) {
     let (t, _) = seed(&store).await;
     let key = api_key(&t.id);
     store
@@ -316,34 +255,13 @@ pub async fn touching_a_key_writes_only_when_the_stored_time_is_older_than_the_i
         .unwrap();
     let t0 = now();
     store.touch_api_key(&key.id, t0, 60).await.unwrap();
-    assert_eq!(
-        store
-            .get_api_key(&t.id, &key.id)
-            .await
-            .unwrap()
-            .last_used_at,
-        Some(t0)
-    );
+    assert_eq!(store.get_api_key(&t.id, &key.id).await.unwrap().last_used_at, Some(t0));
     store
         .touch_api_key(&key.id, t0 + Duration::seconds(30), 60)
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .get_api_key(&t.id, &key.id)
-            .await
-            .unwrap()
-            .last_used_at,
-        Some(t0)
-    );
+    assert_eq!(store.get_api_key(&t.id, &key.id).await.unwrap().last_used_at, Some(t0));
     let t2 = t0 + Duration::seconds(61);
     store.touch_api_key(&key.id, t2, 60).await.unwrap();
-    assert_eq!(
-        store
-            .get_api_key(&t.id, &key.id)
-            .await
-            .unwrap()
-            .last_used_at,
-        Some(t2)
-    );
+    assert_eq!(store.get_api_key(&t.id, &key.id).await.unwrap().last_used_at, Some(t2));
 }

@@ -15,8 +15,7 @@ use std::sync::Arc;
 
 use irisx_core::audit::{Actor, AuditEntry};
 use irisx_core::domain::{
-    ApiKey, ApiKeyEnvironment, GeneratedKey, Plan, Role, Scope, Session, Tenant, TenantStatus,
-    User, UserStatus,
+    ApiKey, ApiKeyEnvironment, GeneratedKey, Plan, Role, Scope, Session, Tenant, TenantStatus, User, UserStatus,
 };
 use irisx_core::id::{ApiKeyId, SessionId, TenantId, UserId};
 use irisx_core::ports::store::Store;
@@ -34,13 +33,8 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data").join("irisx.db").display()
-    );
-    let store = open(&url, &OpenOptions::default())
-        .await
-        .expect("SQLite opens");
+    let url = format!("sqlite://{}", dir.path().join("data").join("irisx.db").display());
+    let store = open(&url, &OpenOptions::default()).await.expect("SQLite opens");
     let outcome = tokio::spawn(case(store)).await;
     drop(dir);
     if let Err(e) = outcome {
@@ -74,18 +68,14 @@ where
         migrate: true,
         ..OpenOptions::default()
     };
-    let outcome =
-        match open(&database_url(&base, &db), &options).await {
-            Ok(store) => tokio::spawn(case(store)).await.map_err(|e| e.into_panic()),
-            Err(e) => Err(Box::new(format!("PostgreSQL did not open: {e:?}"))
-                as Box<dyn std::any::Any + Send>),
-        };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .expect("drop db");
+    let outcome = match open(&database_url(&base, &db), &options).await {
+        Ok(store) => tokio::spawn(case(store)).await.map_err(|e| e.into_panic()),
+        Err(e) => Err(Box::new(format!("PostgreSQL did not open: {e:?}")) as Box<dyn std::any::Any + Send>),
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
+        .execute(&admin)
+        .await
+        .expect("drop db");
     admin.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -94,9 +84,7 @@ where
 
 /// `base` with its database replaced by `db`, its query string kept.
 pub fn database_url(base: &str, db: &str) -> String {
-    let (url, query) = base
-        .split_once('?')
-        .map_or((base, None), |(u, q)| (u, Some(q)));
+    let (url, query) = base.split_once('?').map_or((base, None), |(u, q)| (u, Some(q)));
     let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
     let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
     match query {

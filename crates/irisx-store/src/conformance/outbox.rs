@@ -51,68 +51,54 @@ pub async fn claims_skip_future_rows_and_come_oldest_first_up_to_the_limit(store
     let due = queue(&store, 3, now() - Duration::seconds(1)).await;
     let later = queue(&store, 1, now() + Duration::hours(1)).await;
     let first = store.claim_outbox(2, long_ago()).await.unwrap();
-    assert_eq!(
-        first.iter().map(|e| &e.id).collect::<Vec<_>>(),
-        vec![&due[0], &due[1]]
-    );
+    assert_eq!(first.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&due[0], &due[1]]);
     let rest = store.claim_outbox(10, long_ago()).await.unwrap();
-    assert_eq!(
-        rest.iter().map(|e| &e.id).collect::<Vec<_>>(),
-        vec![&due[2]]
-    );
-    assert_eq!(
-        store.task_state(&later[0]).await.unwrap(),
-        Some(TaskState::Pending)
-    );
+    assert_eq!(rest.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&due[2]]);
+    assert_eq!(store.task_state(&later[0]).await.unwrap(), Some(TaskState::Pending));
 }
 
 /// A row published before `republish_before` and still pending is claimed again.
-pub async fn a_row_published_before_republish_before_and_still_pending_is_claimed_again(
-    store: Arc<dyn Store>,
-) {
+pub async fn a_row_published_before_republish_before_and_still_pending_is_claimed_again(store: Arc<dyn Store>) {
     let ids = queue(&store, 2, now() - Duration::seconds(1)).await;
     assert_eq!(store.claim_outbox(10, long_ago()).await.unwrap().len(), 2);
     store.complete_task(&ids[1]).await.unwrap();
-    let again = store
-        .claim_outbox(10, now() + Duration::seconds(1))
-        .await
-        .unwrap();
+    let again = store.claim_outbox(10, now() + Duration::seconds(1)).await.unwrap();
     assert_eq!(
-        again
-            .iter()
-            .map(|e| (&e.id, e.attempts))
-            .collect::<Vec<_>>(),
+        again.iter().map(|e| (&e.id, e.attempts)).collect::<Vec<_>>(),
         vec![(&ids[0], 2)]
     );
 }
 
 /// Resetting the unfinished outbox makes every pending published row claimable again.
-pub async fn resetting_the_unfinished_outbox_makes_pending_published_rows_claimable(
-    store: Arc<dyn Store>,
-) {
+pub async fn resetting_the_unfinished_outbox_makes_pending_published_rows_claimable(store: Arc<dyn Store>) {
     let ids = queue(&store, 3, now() - Duration::seconds(1)).await;
     store.claim_outbox(10, long_ago()).await.unwrap();
     store.fail_task(&ids[2], "gave up").await.unwrap();
-    assert_eq!(store.reset_unfinished_outbox().await.unwrap(), 2);
-    let again = store.claim_outbox(10, long_ago()).await.unwrap();
     assert_eq!(
-        again.iter().map(|e| &e.id).collect::<Vec<_>>(),
-        vec![&ids[0], &ids[1]]
+        store
+            .reset_unfinished_outbox(Some(now() + Duration::seconds(60)))
+            .await
+            .unwrap(),
+        0
     );
+    assert_eq!(
+        store
+            .reset_unfinished_outbox(Some(now() - Duration::seconds(60)))
+            .await
+            .unwrap(),
+        2
+    );
+    let again = store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!(again.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&ids[0], &ids[1]]);
 }
 
 /// Completing, rescheduling and failing move a task; a finished task stays finished; a missing one is not found.
-pub async fn complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_finished(
-    store: Arc<dyn Store>,
-) {
+pub async fn complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_finished(store: Arc<dyn Store>) {
     let ids = queue(&store, 3, now() - Duration::seconds(1)).await;
     store.claim_outbox(10, long_ago()).await.unwrap();
     store.complete_task(&ids[0]).await.unwrap();
     store.complete_task(&ids[0]).await.unwrap();
-    assert_eq!(
-        store.task_state(&ids[0]).await.unwrap(),
-        Some(TaskState::Completed)
-    );
+    assert_eq!(store.task_state(&ids[0]).await.unwrap(), Some(TaskState::Completed));
     store
         .reschedule_task(&ids[1], now() + Duration::hours(1), "busy")
         .await
@@ -138,21 +124,12 @@ pub async fn complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_fi
             .any(|e| e.id == ids[1])
     );
     store.fail_task(&ids[2], "permanent").await.unwrap();
-    assert_eq!(
-        store.task_state(&ids[2]).await.unwrap(),
-        Some(TaskState::Failed)
-    );
+    assert_eq!(store.task_state(&ids[2]).await.unwrap(), Some(TaskState::Failed));
     store.reschedule_task(&ids[2], now(), "late").await.unwrap();
     store.complete_task(&ids[2]).await.unwrap();
     store.fail_task(&ids[0], "late").await.unwrap();
-    assert_eq!(
-        store.task_state(&ids[2]).await.unwrap(),
-        Some(TaskState::Failed)
-    );
-    assert_eq!(
-        store.task_state(&ids[0]).await.unwrap(),
-        Some(TaskState::Completed)
-    );
+    assert_eq!(store.task_state(&ids[2]).await.unwrap(), Some(TaskState::Failed));
+    assert_eq!(store.task_state(&ids[0]).await.unwrap(), Some(TaskState::Completed));
     let missing = TaskId::new();
     assert_eq!(store.task_state(&missing).await.unwrap(), None);
     assert!(matches!(
@@ -171,16 +148,10 @@ pub async fn complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_fi
 
 /// Outbox stats count due unpublished rows, rows in flight, and the oldest due row's age; pruning deletes only
 /// rows finished before the cut-off.
-pub async fn outbox_stats_count_rows_and_pruning_deletes_only_rows_finished_before_the_cutoff(
-    store: Arc<dyn Store>,
-) {
+pub async fn outbox_stats_count_rows_and_pruning_deletes_only_rows_finished_before_the_cutoff(store: Arc<dyn Store>) {
     let empty = store.outbox_stats().await.unwrap();
     assert_eq!(
-        (
-            empty.unpublished,
-            empty.in_flight,
-            empty.oldest_unpublished_secs
-        ),
+        (empty.unpublished, empty.in_flight, empty.oldest_unpublished_secs),
         (0, 0, 0.0)
     );
     let old = queue(&store, 2, now() - Duration::seconds(100)).await;
@@ -191,28 +162,14 @@ pub async fn outbox_stats_count_rows_and_pruning_deletes_only_rows_finished_befo
     assert!(stats.oldest_unpublished_secs >= 99.0, "{stats:?}");
     store.complete_task(&old[0]).await.unwrap();
     store.fail_task(&old[1], "x").await.unwrap();
-    assert_eq!(
-        store
-            .prune_outbox(now() - Duration::minutes(1))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        store
-            .prune_outbox(now() + Duration::seconds(1))
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(store.prune_outbox(now() - Duration::minutes(1)).await.unwrap(), 0);
+    assert_eq!(store.prune_outbox(now() + Duration::seconds(1)).await.unwrap(), 2);
     assert_eq!(store.task_state(&old[0]).await.unwrap(), None);
     assert_eq!(store.outbox_stats().await.unwrap().in_flight, 0);
 }
 
 /// Four concurrent claimers over 200 rows never claim the same row, and together claim every row.
-pub async fn four_concurrent_claimers_over_200_rows_never_claim_the_same_row(
-    store: Arc<dyn Store>,
-) {
+pub async fn four_concurrent_claimers_over_200_rows_never_claim_the_same_row(store: Arc<dyn Store>) {
     let ids: HashSet<TaskId> = queue(&store, 200, now() - Duration::seconds(1))
         .await
         .into_iter()

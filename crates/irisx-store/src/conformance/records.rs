@@ -24,13 +24,7 @@ fn record(scope: &str, key: &str, hash: &str, ttl: Duration) -> IdempotencyRecor
 /// An idempotency record is returned until it expires, the first one is kept, an expired one is replaced,
 /// and pruning deletes expired ones.
 pub async fn idempotency_keeps_the_first_record_until_it_expires(store: Arc<dyn Store>) {
-    assert!(
-        store
-            .get_idempotency("ten_a", "k1", now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.get_idempotency("ten_a", "k1", now()).await.unwrap().is_none());
     let first = record("ten_a", "k1", "h1", Duration::hours(1));
     assert_eq!(store.put_idempotency(&first).await.unwrap(), first);
     assert_eq!(
@@ -44,13 +38,7 @@ pub async fn idempotency_keeps_the_first_record_until_it_expires(store: Arc<dyn 
         store.get_idempotency("ten_a", "k1", now()).await.unwrap(),
         Some(first.clone())
     );
-    assert!(
-        store
-            .get_idempotency("ten_b", "k1", now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.get_idempotency("ten_b", "k1", now()).await.unwrap().is_none());
     assert!(
         store
             .get_idempotency("ten_a", "k1", now() + Duration::hours(2))
@@ -69,13 +57,7 @@ pub async fn idempotency_keeps_the_first_record_until_it_expires(store: Arc<dyn 
         .await
         .unwrap();
     assert_eq!(store.prune_idempotency(now()).await.unwrap(), 1);
-    assert!(
-        store
-            .get_idempotency("ten_a", "k1", now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(store.get_idempotency("ten_a", "k1", now()).await.unwrap().is_some());
 }
 
 /// Twenty concurrent puts of one key all get the same, first-written record back.
@@ -84,12 +66,7 @@ pub async fn twenty_concurrent_puts_of_one_key_all_return_the_same_record(store:
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .put_idempotency(&record(
-                    "ten_c",
-                    "same",
-                    &format!("h{i}"),
-                    Duration::hours(1),
-                ))
+                .put_idempotency(&record("ten_c", "same", &format!("h{i}"), Duration::hours(1)))
                 .await
         })
     });
@@ -97,11 +74,7 @@ pub async fn twenty_concurrent_puts_of_one_key_all_return_the_same_record(store:
     for p in puts.collect::<Vec<_>>() {
         kept.push(p.await.unwrap().unwrap());
     }
-    let stored = store
-        .get_idempotency("ten_c", "same", now())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = store.get_idempotency("ten_c", "same", now()).await.unwrap().unwrap();
     assert!(
         kept.iter().all(|r| *r == stored),
         "every caller must see the one stored record"
@@ -119,24 +92,14 @@ pub async fn audit_entries_list_newest_first_with_filters(store: Arc<dyn Store>)
     };
     let start = now();
     let mut mine = Vec::new();
-    for action in [
-        "tenant.updated",
-        "tenant",
-        "api_key.created",
-        "tenant.suspended",
-    ] {
-        let mut e = AuditEntry::new(&actor, action)
-            .tenant(&t.id)
-            .target("tenant", &t.id);
+    for action in ["tenant.updated", "tenant", "api_key.created", "tenant.suspended"] {
+        let mut e = AuditEntry::new(&actor, action).tenant(&t.id).target("tenant", &t.id);
         e.details = serde_json::json!({"n": action.len()});
         e.created_at = now();
         store.append_audit(&e).await.unwrap();
         mine.push(e);
     }
-    store
-        .append_audit(&audit(None, "tenant.updated"))
-        .await
-        .unwrap();
+    store.append_audit(&audit(None, "tenant.updated")).await.unwrap();
     let page = PageRequest::default();
     let by_tenant = AuditFilter {
         tenant_id: Some(t.id.clone()),
@@ -157,10 +120,7 @@ pub async fn audit_entries_list_newest_first_with_filters(store: Arc<dyn Store>)
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert_eq!(
-        actions,
-        ["tenant.suspended", "tenant.updated", "tenant.created"]
-    );
+    assert_eq!(actions, ["tenant.suspended", "tenant.updated", "tenant.created"]);
     let exact = AuditFilter {
         action: Some("tenant".into()),
         ..by_tenant.clone()
@@ -174,15 +134,7 @@ pub async fn audit_entries_list_newest_first_with_filters(store: Arc<dyn Store>)
         actor_id: Some(owner.id.to_string()),
         ..Default::default()
     };
-    assert_eq!(
-        store
-            .list_audit(&by_actor, &page)
-            .await
-            .unwrap()
-            .items
-            .len(),
-        4
-    );
+    assert_eq!(store.list_audit(&by_actor, &page).await.unwrap().items.len(), 4);
     let in_time = AuditFilter {
         from: Some(start),
         to: Some(mine[3].created_at),
@@ -195,13 +147,7 @@ pub async fn audit_entries_list_newest_first_with_filters(store: Arc<dyn Store>)
             .all(|e| e.created_at >= start && e.created_at < mine[3].created_at)
     );
     let p1 = store
-        .list_audit(
-            &AuditFilter::default(),
-            &PageRequest {
-                cursor: None,
-                limit: 4,
-            },
-        )
+        .list_audit(&AuditFilter::default(), &PageRequest { cursor: None, limit: 4 })
         .await
         .unwrap();
     let p2 = store
@@ -214,9 +160,6 @@ pub async fn audit_entries_list_newest_first_with_filters(store: Arc<dyn Store>)
         )
         .await
         .unwrap();
-    assert_eq!(
-        (p1.items.len(), p2.items.len(), p2.next_cursor),
-        (4, 2, None)
-    );
+    assert_eq!((p1.items.len(), p2.items.len(), p2.next_cursor), (4, 2, None));
     assert!(p1.items.last().unwrap().id > p2.items[0].id);
 }

@@ -42,13 +42,7 @@ pub async fn emails_are_unique_across_tenants_whatever_their_case(store: Arc<dyn
         .unwrap()
         .unwrap();
     assert_eq!((found.id, tenant.id), (u.id, a.id));
-    assert!(
-        store
-            .find_user_by_email("nobody@example.com")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.find_user_by_email("nobody@example.com").await.unwrap().is_none());
 }
 
 /// Tenant B cannot get, list, update, delete or change the password of tenant A's users.
@@ -58,33 +52,18 @@ pub async fn tenant_b_cannot_get_list_update_or_delete_tenant_a_users(store: Arc
     let victim = add_user(&store, &a.id, Role::Agent).await;
     let au = audit(Some(&b.id), "user.updated");
     assert!(is_not_found(store.get_user(&b.id, &victim.id).await));
-    let listed = store
-        .list_users(&b.id, &PageRequest::default())
-        .await
-        .unwrap()
-        .items;
-    assert_eq!(
-        listed.iter().map(|u| &u.id).collect::<Vec<_>>(),
-        vec![&b_owner.id]
-    );
+    let listed = store.list_users(&b.id, &PageRequest::default()).await.unwrap().items;
+    assert_eq!(listed.iter().map(|u| &u.id).collect::<Vec<_>>(), vec![&b_owner.id]);
     let patch = UserPatch {
         name: Some("pwned".into()),
         ..Default::default()
     };
+    assert!(is_not_found(store.update_user(&b.id, &victim.id, &patch, &au).await));
+    assert!(is_not_found(store.delete_user(&b.id, &victim.id, &au).await));
     assert!(is_not_found(
-        store.update_user(&b.id, &victim.id, &patch, &au).await
+        store.set_user_password(&b.id, &victim.id, "x", None, &au).await
     ));
-    assert!(is_not_found(
-        store.delete_user(&b.id, &victim.id, &au).await
-    ));
-    assert!(is_not_found(
-        store
-            .set_user_password(&b.id, &victim.id, "x", None, &au)
-            .await
-    ));
-    assert!(is_not_found(
-        store.update_user(&b.id, &a_owner.id, &patch, &au).await
-    ));
+    assert!(is_not_found(store.update_user(&b.id, &a_owner.id, &patch, &au).await));
     assert_eq!(store.get_user(&a.id, &victim.id).await.unwrap(), victim);
     let filter = UserFilter {
         tenant_id: Some(a.id.clone()),
@@ -112,10 +91,7 @@ pub async fn users_list_newest_first_across_pages(store: Arc<dyn Store>) {
     }
     ids.reverse();
     let mut seen = Vec::new();
-    let mut page = PageRequest {
-        cursor: None,
-        limit: 3,
-    };
+    let mut page = PageRequest { cursor: None, limit: 3 };
     let mut sizes = Vec::new();
     loop {
         let p = store.list_users(&t.id, &page).await.unwrap();
@@ -156,26 +132,15 @@ pub async fn the_last_active_owner_cannot_be_demoted_disabled_or_deleted(store: 
         status: Some(UserStatus::Disabled),
         ..Default::default()
     };
-    assert!(is_conflict(
-        &store.update_user(&t.id, &owner.id, &demote, &au()).await
-    ));
-    assert!(is_conflict(
-        &store.update_user(&t.id, &owner.id, &disable, &au()).await
-    ));
-    assert!(is_conflict(
-        &store.delete_user(&t.id, &owner.id, &au()).await
-    ));
+    assert!(is_conflict(&store.update_user(&t.id, &owner.id, &demote, &au()).await));
+    assert!(is_conflict(&store.update_user(&t.id, &owner.id, &disable, &au()).await));
+    assert!(is_conflict(&store.delete_user(&t.id, &owner.id, &au()).await));
     assert_eq!(store.get_user(&t.id, &owner.id).await.unwrap(), owner);
 
     let second = add_user(&store, &t.id, Role::Owner).await;
-    let demoted = store
-        .update_user(&t.id, &owner.id, &demote, &au())
-        .await
-        .unwrap();
+    let demoted = store.update_user(&t.id, &owner.id, &demote, &au()).await.unwrap();
     assert_eq!(demoted.role, Role::Admin);
-    assert!(is_conflict(
-        &store.delete_user(&t.id, &second.id, &au()).await
-    ));
+    assert!(is_conflict(&store.delete_user(&t.id, &second.id, &au()).await));
     store.delete_user(&t.id, &owner.id, &au()).await.unwrap();
     assert!(is_not_found(store.get_user(&t.id, &owner.id).await));
 }
@@ -200,9 +165,7 @@ pub async fn updating_a_user_changes_only_the_given_fields(store: Arc<dyn Store>
 }
 
 /// A password change revokes every other session of the user, and deleting a user deletes its sessions.
-pub async fn a_password_change_revokes_every_other_session_and_deletion_removes_them(
-    store: Arc<dyn Store>,
-) {
+pub async fn a_password_change_revokes_every_other_session_and_deletion_removes_them(store: Arc<dyn Store>) {
     let (t, owner) = seed(&store).await;
     let u = add_user(&store, &t.id, Role::Agent).await;
     let sessions: Vec<_> = (0..3).map(|_| session(&u)).collect();

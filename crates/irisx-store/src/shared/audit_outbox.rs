@@ -76,11 +76,16 @@ macro_rules! audit_outbox_sql {
         }
 
         /// Marks every pending row unpublished.
-        pub(crate) async fn reset_unfinished_outbox(pool: &Pool<Db>) -> StoreResult<u64> {
+        pub(crate) async fn reset_unfinished_outbox(
+            pool: &Pool<Db>,
+            published_since: Option<OffsetDateTime>,
+        ) -> StoreResult<u64> {
             let done = sqlx::query(
                 "UPDATE outbox SET published_at = NULL \
-                 WHERE published_at IS NOT NULL AND completed_at IS NULL AND failed_at IS NULL",
+                 WHERE published_at IS NOT NULL AND completed_at IS NULL AND failed_at IS NULL \
+                 AND ($1 IS NULL OR published_at >= $1)",
             )
+            .bind(published_since.map(ts))
             .execute(pool)
             .await
             .map_err(db_err)?;

@@ -23,13 +23,11 @@ pub(crate) mod prelude {
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
-    pub(crate) use irisx_core::id::{
-        AdminSessionId, AdminUserId, ApiKeyId, SessionId, TaskId, TenantId, UserId,
-    };
+    pub(crate) use irisx_core::id::{AdminSessionId, AdminUserId, ApiKeyId, SessionId, TaskId, TenantId, UserId};
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::store::{
-        ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter,
-        TenantPatch, UserFilter, UserPatch,
+        ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
+        UserFilter, UserPatch,
     };
     pub(crate) use irisx_core::task::{NewTask, OutboxStats, TaskState};
     pub(crate) use sqlx::Pool;

@@ -13,17 +13,18 @@ macro_rules! user_sql {
             conn: &mut <Db as sqlx::Database>::Connection,
             tenant: &TenantId,
         ) -> StoreResult<()> {
-            let owners: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = $2 AND status = $3",
-            )
-            .bind(tenant.as_str())
-            .bind(Role::Owner.as_str())
-            .bind(UserStatus::Active.as_str())
-            .fetch_one(conn)
-            .await
-            .map_err(db_err)?;
+            let owners: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = $2 AND status = $3")
+                    .bind(tenant.as_str())
+                    .bind(Role::Owner.as_str())
+                    .bind(UserStatus::Active.as_str())
+                    .fetch_one(conn)
+                    .await
+                    .map_err(db_err)?;
             if owners == 0 {
-                return Err(StoreError::Conflict("a tenant must keep at least one active owner".into()));
+                return Err(StoreError::Conflict(
+                    "a tenant must keep at least one active owner".into(),
+                ));
             }
             Ok(())
         }
@@ -85,7 +86,9 @@ macro_rules! user_sql {
             .fetch_optional(pool)
             .await
             .map_err(db_err)?;
-            row.map(|r| Ok((rows::user(&r, "u_")?, rows::tenant(&r, "t_")?))).transpose().map_err(db_err)
+            row.map(|r| Ok((rows::user(&r, "u_")?, rows::tenant(&r, "t_")?)))
+                .transpose()
+                .map_err(db_err)
         }
 
         /// A tenant's users, newest first.
@@ -94,7 +97,15 @@ macro_rules! user_sql {
             tenant: &TenantId,
             page: &PageRequest,
         ) -> StoreResult<Page<User>> {
-            list_all_users(pool, &UserFilter { tenant_id: Some(tenant.clone()), email_contains: None }, page).await
+            list_all_users(
+                pool,
+                &UserFilter {
+                    tenant_id: Some(tenant.clone()),
+                    email_contains: None,
+                },
+                page,
+            )
+            .await
         }
 
         /// Users across tenants, newest first.
@@ -116,7 +127,11 @@ macro_rules! user_sql {
             .fetch_all(pool)
             .await
             .map_err(db_err)?;
-            let items = rows.iter().map(|r| rows::user(r, "")).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)?;
+            let items = rows
+                .iter()
+                .map(|r| rows::user(r, ""))
+                .collect::<sqlx::Result<Vec<_>>>()
+                .map_err(db_err)?;
             Ok(Page::from_overfetch(items, limit, |u| u.id.to_string()))
         }
 
@@ -129,7 +144,9 @@ macro_rules! user_sql {
             audit: &AuditEntry,
         ) -> StoreResult<User> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
-            lock_tenant(&mut tx, tenant).await.map_err(|_| StoreError::NotFound("user"))?;
+            lock_tenant(&mut tx, tenant)
+                .await
+                .map_err(|_| StoreError::NotFound("user"))?;
             let before = user_in(&mut tx, tenant, id).await?;
             let row = sqlx::query(
                 "UPDATE users SET name = COALESCE($3, name), role = COALESCE($4, role), \
@@ -161,12 +178,20 @@ macro_rules! user_sql {
             audit: &AuditEntry,
         ) -> StoreResult<()> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
-            lock_tenant(&mut tx, tenant).await.map_err(|_| StoreError::NotFound("user"))?;
+            lock_tenant(&mut tx, tenant)
+                .await
+                .map_err(|_| StoreError::NotFound("user"))?;
             let before = user_in(&mut tx, tenant, id).await?;
-            for sql in
-                ["DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2", "DELETE FROM users WHERE tenant_id = $1 AND id = $2"]
-            {
-                sqlx::query(sql).bind(tenant.as_str()).bind(id.as_str()).execute(&mut *tx).await.map_err(db_err)?;
+            for sql in [
+                "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2",
+                "DELETE FROM users WHERE tenant_id = $1 AND id = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
             }
             if is_active_owner(&before) {
                 ensure_an_owner_remains(&mut tx, tenant).await?;
@@ -186,14 +211,15 @@ macro_rules! user_sql {
         ) -> StoreResult<()> {
             let now = ts(OffsetDateTime::now_utc());
             let mut tx = begin_write(pool).await.map_err(db_err)?;
-            let done = sqlx::query("UPDATE users SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.as_str())
-                .bind(id.as_str())
-                .bind(password_hash)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let done =
+                sqlx::query("UPDATE users SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .bind(password_hash)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("user"));
             }
