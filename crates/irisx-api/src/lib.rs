@@ -199,7 +199,7 @@ pub fn app(state: AppState) -> Router {
     let settings = state.settings.clone();
     router
         .route("/openapi.json", get(move || async move { axum::Json(spec) }))
-        .merge(Scalar::with_url("/docs", api))
+        .merge(Scalar::with_url("/docs", api).title("IRISX API reference"))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .route_layer(from_fn(middleware::track_metrics))
