@@ -1,7 +1,8 @@
 //! Configuration: embedded defaults → optional `irisx.toml` → `IRISX_*` environment, validated once at start.
 //!
 //! An error names the bad key (and where it came from). Secrets are `SecretString`, redacted in `Debug`.
-//! Variables starting `IRISX_TEST_` belong to the test suites and are ignored here.
+//! `IRISX_*` variables that name no setting (a client's `IRISX_URL`, the test suites' `IRISX_TEST_*`) are left
+//! alone and listed in a warning; unknown keys in the file are errors.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,9 @@ pub struct Config {
     /// Crash testing only: `worker-before-effect` or `worker-after-effect` makes the worker stop there on its
     /// first task so a test can kill it. Never set in production.
     pub failpoint: Option<String>,
+    /// `IRISX_*` environment variables that name no setting; logged as a warning at start.
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
 }
 
 /// One number per plan.
@@ -158,8 +162,17 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             queue_ack_wait_secs: 30,
             failpoint: None,
+            ignored_env: Vec::new(),
         }
     }
+}
+
+/// Settings that are never serialized (so absent from the defaults) but may be given.
+const SECRET_KEYS: &[&str] = &["s3_secret_access_key", "jwt_secret", "admin_jwt_secret", "encryption_key"];
+
+/// The setting an environment key (without `IRISX_`) belongs to: `PLAN_KEY_LIMITS__FREE` → `plan_key_limits`.
+fn top_level(key: &str) -> String {
+    key.split("__").next().unwrap_or(key).to_ascii_lowercase()
 }
 
 /// A configuration that could not be loaded or is invalid.
@@ -186,12 +199,36 @@ impl Config {
             Some(f) => fig = fig.merge(Toml::file_exact(f)),
             None => fig = fig.merge(Toml::file("irisx.toml")),
         }
+        let known = Self::known_keys();
         let env = Env::prefixed("IRISX_")
-            .filter(|k| !k.as_str().to_ascii_lowercase().starts_with("test_"))
+            .filter(move |k| known.iter().any(|n| n == &top_level(k.as_str())))
             .split("__");
-        let cfg: Config = fig.merge(env).extract().map_err(Box::new)?;
+        let mut cfg: Config = fig.merge(env).extract().map_err(Box::new)?;
         cfg.validate()?;
+        cfg.ignored_env = Self::unknown_env();
         Ok(cfg)
+    }
+
+    /// Every top-level setting name.
+    fn known_keys() -> Vec<String> {
+        let mut keys: Vec<String> = figment::Provider::data(&Serialized::defaults(Config::default()))
+            .ok()
+            .and_then(|mut d| d.remove(&figment::Profile::Default))
+            .map(|dict| dict.into_keys().collect())
+            .unwrap_or_default();
+        keys.extend(SECRET_KEYS.iter().map(|k| (*k).to_owned()));
+        keys
+    }
+
+    /// `IRISX_*` variables that name no setting (the test suites' `IRISX_TEST_*` and the CLI's own excepted).
+    fn unknown_env() -> Vec<String> {
+        let known = Self::known_keys();
+        std::env::vars()
+            .filter_map(|(k, _)| k.strip_prefix("IRISX_").map(str::to_owned))
+            .filter(|k| !k.starts_with("TEST_") && k != "CONFIG" && k != "ADMIN_PASSWORD")
+            .filter(|k| !known.contains(&top_level(k)))
+            .map(|k| format!("IRISX_{k}"))
+            .collect()
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -98,6 +98,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { role, migrate } => {
             let cfg = Config::load(cli.config.as_deref())?;
             irisx_server::telemetry::init_logs(&cfg);
+            if !cfg.ignored_env.is_empty() {
+                tracing::warn!(variables = ?cfg.ignored_env, "these IRISX_ variables name no setting and are ignored");
+            }
             serve::run(cfg, role, migrate).await
         }
         Command::Migrate => {

@@ -13,7 +13,8 @@ async fn a_bad_configuration_value_stops_start_up_with_an_error_naming_the_key()
         ("IRISX_QUEUE_URL", "kafka://x", "IRISX_QUEUE_URL"),
         ("IRISX_DATABASE_URL", "mysql://x", "IRISX_DATABASE_URL"),
         ("IRISX_JWT_SECRET", "short", "IRISX_JWT_SECRET"),
-        ("IRISX_NO_SUCH_SETTING", "1", "no_such_setting"),
+        ("IRISX_BODY_LIMIT_BYTES", "lots", "body_limit_bytes"),
+        ("IRISX_PLAN_KEY_LIMITS__FREE", "-5", "plan_key_limits"),
     ];
     for (key, value, named) in cases {
         let mut env = TestEnv::new(Profile::Embedded).await;
@@ -23,6 +24,15 @@ async fn a_bad_configuration_value_stops_start_up_with_an_error_naming_the_key()
         let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
         assert!(err.contains(&named.to_lowercase()), "the error for {key} names it: {err}");
     }
+}
+
+#[tokio::test]
+async fn an_unknown_irisx_variable_is_ignored_with_a_warning() {
+    let mut env = TestEnv::new(Profile::Embedded).await;
+    env.set("IRISX_URL", "http://example.test");
+    let server = env.serve(&[]).await;
+    server.api().get("/health", Auth::None).await.expect(200);
+    server.wait_log("IRISX_URL", std::time::Duration::from_secs(5)).await;
 }
 
 #[tokio::test]

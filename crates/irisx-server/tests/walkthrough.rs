@@ -70,3 +70,39 @@ async fn serve_on_an_empty_directory_starts_in_under_two_seconds() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secrets).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "generated secrets are private");
 }
+
+/// The README's `bash walkthrough` block, exactly as written.
+fn readme_walkthrough() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README.md");
+    let start = readme.find("```bash walkthrough\n").expect("the README has a walkthrough block");
+    let rest = &readme[start + "```bash walkthrough\n".len()..];
+    rest[..rest.find("```").expect("the block ends")].to_owned()
+}
+
+#[tokio::test]
+async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
+    let script = readme_walkthrough();
+    for p in profiles("the README walkthrough in a shell") {
+        let env = TestEnv::new(p).await;
+        let server = env.serve(&[]).await;
+        let bin_dir = std::path::Path::new(BIN).parent().unwrap().display().to_string();
+        let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+        let out = tokio::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(env.dir.path())
+            .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PATH", path)
+            .env("IRISX_URL", &server.base)
+            .output()
+            .await
+            .expect("run bash");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "the walkthrough failed ({p:?}):\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let values: Vec<serde_json::Value> =
+            serde_json::Deserializer::from_str(&stdout).into_iter().collect::<Result<_, _>>().expect("JSON output");
+        let me = values.last().expect("the last output is /v1/auth/me");
+        assert_eq!(me["auth_type"], "api_key");
+        assert_eq!(me["tenant"]["name"], "Acme");
+        env.cleanup().await;
+    }
+}
