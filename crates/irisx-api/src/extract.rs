@@ -62,27 +62,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a JSON body, naming the bad field on a type or shape error.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let inner = e.inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(ApiError::http(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    format!("the body is not valid JSON: {inner}"),
-                ));
-            }
-            let path = e.path().to_string();
-            Err(ApiError::Core(CoreError::Validation(vec![field_error(
-                &path,
-                &inner.to_string(),
-            )])))
+/// An optional JSON body: an empty body is `None`; anything else must be JSON as for [`ApiJson`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let has_body = req.headers().get(CONTENT_TYPE).is_some()
+            || req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
+            || req
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v != "0");
+        if !has_body {
+            return Ok(OptionalJson(None));
         }
+        ApiJson::<T>::from_request(req, state)
+            .await
+            .map(|j| OptionalJson(Some(j.0)))
     }
+}
+
+/// Parses a JSON body, naming the bad field on a type or shape error. The body must be one JSON object.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: &serde_json::Error| {
+        ApiError::http(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return Err(invalid(&e));
+        }
+        return Err(CoreError::field("body", "invalid_type", "the body must be a JSON object").into());
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let first = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // A failure may come from the bytes (bad JSON) or from the shape (a wrong type, which serde_json sometimes
+    // reports as a syntax error, e.g. a number for an enum): only well-formed JSON is a shape error.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| invalid(&e))?;
+    let e = match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(_) => first,
+        Err(e) => e,
+    };
+    let path = e.path().to_string();
+    Err(CoreError::Validation(vec![field_error(&path, &e.inner().to_string())]).into())
 }
 
 fn field_error(path: &str, message: &str) -> FieldError {
@@ -100,7 +131,12 @@ fn field_error(path: &str, message: &str) -> FieldError {
         let f = quoted(&message).map_or_else(|| base.to_owned(), |n| join(&n));
         FieldError::new(f, "required", message)
     } else if message.starts_with("unknown field") {
-        let f = quoted(&message).map_or_else(|| base.to_owned(), |n| join(&n));
+        // The path already ends with the unknown key.
+        let f = if base.is_empty() {
+            quoted(&message).unwrap_or_default()
+        } else {
+            base.to_owned()
+        };
         FieldError::new(f, "unknown_field", message)
     } else if message.starts_with("unknown variant") {
         FieldError::new(base, "invalid_value", message)

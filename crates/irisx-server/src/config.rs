@@ -168,7 +168,12 @@ impl Default for Config {
 }
 
 /// Settings that are never serialized (so absent from the defaults) but may be given.
-const SECRET_KEYS: &[&str] = &["s3_secret_access_key", "jwt_secret", "admin_jwt_secret", "encryption_key"];
+const SECRET_KEYS: &[&str] = &[
+    "s3_secret_access_key",
+    "jwt_secret",
+    "admin_jwt_secret",
+    "encryption_key",
+];
 
 /// The setting an environment key (without `IRISX_`) belongs to: `PLAN_KEY_LIMITS__FREE` → `plan_key_limits`.
 fn top_level(key: &str) -> String {

@@ -22,7 +22,10 @@ async fn a_bad_configuration_value_stops_start_up_with_an_error_naming_the_key()
         let out = env.command(&["serve"]).output().await.expect("run irisx");
         assert!(!out.status.success(), "{key}={value} must be refused");
         let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
-        assert!(err.contains(&named.to_lowercase()), "the error for {key} names it: {err}");
+        assert!(
+            err.contains(&named.to_lowercase()),
+            "the error for {key} names it: {err}"
+        );
     }
 }
 
@@ -38,7 +41,11 @@ async fn an_unknown_irisx_variable_is_ignored_with_a_warning() {
 #[tokio::test]
 async fn an_in_memory_queue_refuses_to_split_roles() {
     let env = TestEnv::new(Profile::Embedded).await;
-    let out = env.command(&["serve", "--role", "api"]).output().await.expect("run irisx");
+    let out = env
+        .command(&["serve", "--role", "api"])
+        .output()
+        .await
+        .expect("run irisx");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--role all"));
 }
@@ -84,10 +91,19 @@ async fn the_committed_openapi_document_matches_the_handlers_and_is_served() {
     let server = env.serve(&[]).await;
     let served = server.api().get("/openapi.json", Auth::None).await.expect(200);
     assert_eq!(served, generated);
-    let docs = server.api().http.get(format!("{}/docs", server.base)).send().await.unwrap();
+    let docs = server
+        .api()
+        .http
+        .get(format!("{}/docs", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
     let page = docs.text().await.unwrap();
-    assert!(page.contains("IRISX API reference") && page.contains("\"title\":\"IRISX API\""), "the docs page embeds the document");
+    assert!(
+        page.contains("IRISX API reference") && page.contains("\"title\":\"IRISX API\""),
+        "the docs page embeds the document"
+    );
 }
 
 #[tokio::test]
@@ -99,14 +115,22 @@ async fn signup_creates_a_tenant_and_can_be_switched_off() {
     let out = api.post("/v1/auth/signup", Auth::None, body.clone()).await.expect(201);
     assert_eq!(out["user"]["role"], "owner");
     assert_eq!(out["tenant"]["plan"], "free");
-    api.get("/v1/auth/me", Auth::Bearer(out["token"].as_str().unwrap())).await.expect(200);
-    assert_eq!(api.post("/v1/auth/signup", Auth::None, body).await.expect(409)["error"]["code"], "conflict");
+    api.get("/v1/auth/me", Auth::Bearer(out["token"].as_str().unwrap()))
+        .await
+        .expect(200);
+    assert_eq!(
+        api.post("/v1/auth/signup", Auth::None, body).await.expect(409)["error"]["code"],
+        "conflict"
+    );
 
     let mut closed = TestEnv::new(Profile::Embedded).await;
     closed.set("IRISX_SIGNUP_ENABLED", "false");
     let server = closed.serve(&[]).await;
     let body = json!({"company": "Nope", "name": "N", "email": "n@nope.test", "password": "Nope-Passw0rd!"});
-    assert_eq!(server.api().post("/v1/auth/signup", Auth::None, body).await.expect(403)["error"]["code"], "forbidden");
+    assert_eq!(
+        server.api().post("/v1/auth/signup", Auth::None, body).await.expect(403)["error"]["code"],
+        "forbidden"
+    );
 }
 
 #[tokio::test]

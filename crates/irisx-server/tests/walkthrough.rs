@@ -74,7 +74,9 @@ async fn serve_on_an_empty_directory_starts_in_under_two_seconds() {
 /// The README's `bash walkthrough` block, exactly as written.
 fn readme_walkthrough() -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README.md");
-    let start = readme.find("```bash walkthrough\n").expect("the README has a walkthrough block");
+    let start = readme
+        .find("```bash walkthrough\n")
+        .expect("the README has a walkthrough block");
     let rest = &readme[start + "```bash walkthrough\n".len()..];
     rest[..rest.find("```").expect("the block ends")].to_owned()
 }
@@ -97,9 +99,15 @@ async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
             .await
             .expect("run bash");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "the walkthrough failed ({p:?}):\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        let values: Vec<serde_json::Value> =
-            serde_json::Deserializer::from_str(&stdout).into_iter().collect::<Result<_, _>>().expect("JSON output");
+        assert!(
+            out.status.success(),
+            "the walkthrough failed ({p:?}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("JSON output");
         let me = values.last().expect("the last output is /v1/auth/me");
         assert_eq!(me["auth_type"], "api_key");
         assert_eq!(me["tenant"]["name"], "Acme");

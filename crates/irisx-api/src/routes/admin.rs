@@ -3,7 +3,6 @@
 //! superadmin deletes tenants.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use irisx_core::CoreError;
@@ -23,7 +22,7 @@ use crate::AppState;
 use crate::dto::{AdminUserOut, AuditOut, ListOut, TenantOut, UserOut};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{
-    AnyStaff, ApiJson, ApiQuery, Meta, PageQuery, Staff, StaffAdmin, Superadmin, parse_json, path_id,
+    AnyStaff, ApiJson, ApiQuery, Meta, OptionalJson, PageQuery, Staff, StaffAdmin, Superadmin, path_id,
 };
 use crate::routes::auth::LoginIn;
 
@@ -242,13 +241,9 @@ async fn suspend_tenant(
     State(st): State<AppState>,
     Staff(a, ..): Staff<StaffAdmin>,
     Path(id): Path<String>,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<SuspendIn>,
 ) -> ApiResult<Json<TenantOut>> {
-    let reason = if body.is_empty() {
-        None
-    } else {
-        parse_json::<SuspendIn>(&body)?.reason
-    };
+    let reason = body.and_then(|b| b.reason);
     Ok(Json(
         tenants::set_active(&st.platform, &a, &path_id(&id, "tenant")?, false, reason)
             .await?
