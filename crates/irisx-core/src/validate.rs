@@ -149,6 +149,27 @@ pub fn name(field: &str, text: &str, max: usize) -> Result<String, FieldError> {
     Ok(text.to_owned())
 }
 
+/// An optional new display name (a patch field): `None` stays `None`.
+pub fn optional_name(field: &str, text: Option<String>, max: usize) -> Result<Option<String>, crate::CoreError> {
+    text.map(|t| name(field, &t, max))
+        .transpose()
+        .map_err(|e| crate::CoreError::Validation(vec![e]))
+}
+
+/// Joins a field check and a use-case result, reporting every field error of both.
+pub fn both<A, B>(a: Result<A, FieldError>, b: Result<B, crate::CoreError>) -> Result<(A, B), crate::CoreError> {
+    use crate::CoreError;
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e), Ok(_)) => Err(CoreError::Validation(vec![e])),
+        (Err(e), Err(CoreError::Validation(mut v))) => {
+            v.insert(0, e);
+            Err(CoreError::Validation(v))
+        }
+        (_, Err(e)) => Err(e),
+    }
+}
+
 /// Collects field errors from several checks and fails with all of them at once.
 #[derive(Default)]
 pub struct Checks(Vec<FieldError>);

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use irisx_core::CoreError;
 use irisx_core::audit::{ActorKind, AuditFilter};
-use irisx_core::domain::{Plan, Role, TenantStatus, UserStatus};
+use irisx_core::domain::{Plan, TenantStatus};
 use irisx_core::id::{TaskId, TenantId};
-use irisx_core::ports::store::{TenantFilter, UserFilter, UserPatch};
+use irisx_core::ports::store::{TenantFilter, UserFilter};
 use irisx_core::usecase::tenants::{self, NewTenantInput};
 use irisx_core::usecase::{auth, users};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ use crate::extract::{
     AnyStaff, ApiJson, ApiQuery, Meta, OptionalJson, PageQuery, Staff, StaffAdmin, Superadmin, path_id,
 };
 use crate::routes::auth::LoginIn;
+use crate::routes::users::UserPatchIn;
 
 /// The staff login.
 pub fn public() -> OpenApiRouter<AppState> {
@@ -347,34 +348,17 @@ async fn get_user(
     ))
 }
 
-/// Changes to any user.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdminUserPatchIn {
-    /// New name.
-    pub name: Option<String>,
-    /// New role.
-    pub role: Option<Role>,
-    /// New status.
-    pub status: Option<UserStatus>,
-}
-
 /// Change any user's name, role or status.
-#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", params(("id" = String, Path)), request_body = AdminUserPatchIn, security(("admin_bearer" = [])),
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", params(("id" = String, Path)), request_body = UserPatchIn, security(("admin_bearer" = [])),
     responses((status = 200, body = UserOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch_user(
     State(st): State<AppState>,
     Staff(a, ..): Staff<StaffAdmin>,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<AdminUserPatchIn>,
+    ApiJson(b): ApiJson<UserPatchIn>,
 ) -> ApiResult<Json<UserOut>> {
-    let patch = UserPatch {
-        name: b.name,
-        role: b.role,
-        status: b.status,
-    };
     Ok(Json(
-        users::admin_update(&st.platform, &a, &path_id(&id, "user")?, patch)
+        users::admin_update(&st.platform, &a, &path_id(&id, "user")?, b.into())
             .await?
             .into(),
     ))

@@ -49,6 +49,16 @@ pub struct UserPatchIn {
     pub status: Option<UserStatus>,
 }
 
+impl From<UserPatchIn> for UserPatch {
+    fn from(b: UserPatchIn) -> Self {
+        UserPatch {
+            name: b.name,
+            role: b.role,
+            status: b.status,
+        }
+    }
+}
+
 /// List your tenant's users.
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(PageQuery), security(("bearer" = []), ("api_key" = ["users:read"])),
     responses((status = 200, body = ListOut<UserOut>), (status = 403, body = ErrorBody)))]
@@ -101,13 +111,8 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<UserPatchIn>,
 ) -> ApiResult<Json<UserOut>> {
-    let patch = UserPatch {
-        name: b.name,
-        role: b.role,
-        status: b.status,
-    };
     Ok(Json(
-        users::update(&st.platform, &p, &path_id(&id, "user")?, patch)
+        users::update(&st.platform, &p, &path_id(&id, "user")?, b.into())
             .await?
             .into(),
     ))

@@ -20,7 +20,7 @@ use crate::domain::{
 };
 use crate::error::CoreError;
 use crate::id::{AdminSessionId, SessionId, TenantId, UserId};
-use crate::validate::{Checks, EmailAddress, Password, name};
+use crate::validate::{Checks, EmailAddress, Password, both, name};
 
 const BAD_LOGIN: &str = "invalid email or password";
 /// A key's last-used time is written at most this often.
@@ -102,16 +102,7 @@ pub async fn signup(p: &Platform, input: SignupInput, meta: &RequestMeta) -> Res
     let company = name("company", &input.company, 200);
     let tenant_id = TenantId::new();
     let owner = new_user(&tenant_id, Role::Owner, &input.name, &input.email, &input.password, "").await;
-    let (company, owner) = match (company, owner) {
-        (Ok(c), Ok(o)) => (c, o),
-        (Err(e), Ok(_)) => return Err(CoreError::Validation(vec![e])),
-        (Ok(_), Err(e)) => return Err(e),
-        (Err(e), Err(CoreError::Validation(mut v))) => {
-            v.insert(0, e);
-            return Err(CoreError::Validation(v));
-        }
-        (Err(_), Err(e)) => return Err(e),
-    };
+    let (company, owner) = both(company, owner)?;
     let now = OffsetDateTime::now_utc();
     let tenant = Tenant {
         id: tenant_id.clone(),
@@ -224,23 +215,12 @@ pub async fn login(p: &Platform, email: &str, password: &str, meta: &RequestMeta
         .map_or_else(|| decoy_hash().to_owned(), |(u, _)| u.password_hash.clone());
     let pw = password.to_owned();
     let ok = blocking(move || verify_password(&hash, &pw)).await?;
-    let found = found.filter(|_| ok);
-    let Some((user, tenant)) = found else {
-        let locked = counter.fail(p).await?;
-        let target = p.store.find_user_by_email(&email.trim().to_lowercase()).await?;
-        let mut entry = AuditEntry::new(&anonymous(meta), "auth.login_failed");
-        if let Some((u, _)) = &target {
-            entry = entry.tenant(&u.tenant_id).target("user", &u.id);
+    let (user, tenant) = match found {
+        Some(pair) if ok => pair,
+        target => {
+            record_failed_login(p, &counter, target.as_ref().map(|(u, _)| u), meta).await?;
+            return Err(CoreError::Unauthenticated(BAD_LOGIN.into()));
         }
-        p.store.append_audit(&entry).await?;
-        if locked && let Some((u, _)) = &target {
-            let lock = AuditEntry::new(&anonymous(meta), "auth.locked_out")
-                .tenant(&u.tenant_id)
-                .target("user", &u.id)
-                .details(json!({"lockout_seconds": p.policy.login.lockout.as_secs()}));
-            p.store.append_audit(&lock).await?;
-        }
-        return Err(CoreError::Unauthenticated(BAD_LOGIN.into()));
     };
     if user.status != UserStatus::Active {
         return Err(CoreError::Forbidden("this user is disabled".into()));
@@ -251,6 +231,29 @@ pub async fn login(p: &Platform, email: &str, password: &str, meta: &RequestMeta
     counter.clear(p).await?;
     let token = open_session(p, &user, meta).await?;
     Ok(LoggedIn { token, user, tenant })
+}
+
+/// Counts a failed login and audits it, and the lockout it may cause, against the user when there is one.
+async fn record_failed_login(
+    p: &Platform,
+    counter: &FailureCounter,
+    user: Option<&User>,
+    meta: &RequestMeta,
+) -> Result<(), CoreError> {
+    let locked = counter.fail(p).await?;
+    let entry = |action: &str| {
+        let e = AuditEntry::new(&anonymous(meta), action);
+        match user {
+            Some(u) => e.tenant(&u.tenant_id).target("user", &u.id),
+            None => e,
+        }
+    };
+    p.store.append_audit(&entry("auth.login_failed")).await?;
+    if locked && user.is_some() {
+        let details = json!({"lockout_seconds": p.policy.login.lockout.as_secs()});
+        p.store.append_audit(&entry("auth.locked_out").details(details)).await?;
+    }
+    Ok(())
 }
 
 /// Authenticates the text of an `X-API-Key` header or a bearer token.

@@ -16,7 +16,7 @@ use crate::id::{TaskId, TenantId};
 use crate::page::{Page, PageRequest};
 use crate::ports::store::{TenantFilter, TenantPatch};
 use crate::task::{NewTask, Task, TenantPurgeV1};
-use crate::validate::name;
+use crate::validate::{both, name, optional_name};
 
 /// A new tenant and its owner.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub async fn create(p: &Platform, by: &AdminPrincipal, input: NewTenantInput) ->
         "owner.",
     )
     .await;
-    let (tenant_name, owner) = merge_errors(name_r, owner_r)?;
+    let (tenant_name, owner) = both(name_r, owner_r)?;
     let now = OffsetDateTime::now_utc();
     let tenant = Tenant {
         id: tenant_id,
@@ -63,18 +63,6 @@ pub async fn create(p: &Platform, by: &AdminPrincipal, input: NewTenantInput) ->
         .details(json!({"name": tenant.name, "plan": tenant.plan, "owner_email": owner.email}));
     p.store.create_tenant_with_owner(&tenant, &owner, &audit).await?;
     Ok((tenant, owner))
-}
-
-fn merge_errors<A, B>(a: Result<A, crate::FieldError>, b: Result<B, CoreError>) -> Result<(A, B), CoreError> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (Err(e), Ok(_)) => Err(CoreError::Validation(vec![e])),
-        (Err(e), Err(CoreError::Validation(mut v))) => {
-            v.insert(0, e);
-            Err(CoreError::Validation(v))
-        }
-        (_, Err(e)) => Err(e),
-    }
 }
 
 /// Lists tenants.
@@ -103,10 +91,7 @@ pub async fn patch(
     plan: Option<Plan>,
 ) -> Result<Tenant, CoreError> {
     by.require(AdminRole::Admin)?;
-    let new_name = new_name
-        .map(|n| name("name", &n, 200))
-        .transpose()
-        .map_err(|e| CoreError::Validation(vec![e]))?;
+    let new_name = optional_name("name", new_name, 200)?;
     let current = p.store.get_tenant(id).await?;
     refuse_deleting(&current)?;
     let patch = TenantPatch {

@@ -17,7 +17,7 @@ use crate::error::CoreError;
 use crate::id::{AdminUserId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::ports::store::{UserFilter, UserPatch};
-use crate::validate::{EmailAddress, Password, name};
+use crate::validate::{EmailAddress, Password, name, optional_name};
 
 /// Reading users needs an admin user or the `users:read` scope.
 pub const READ: Need = Need {
@@ -93,11 +93,7 @@ pub async fn get(p: &Platform, by: &TenantPrincipal, id: &UserId) -> Result<User
 /// Changes one of the caller's tenant's users.
 pub async fn update(p: &Platform, by: &TenantPrincipal, id: &UserId, mut patch: UserPatch) -> Result<User, CoreError> {
     by.authorize(WRITE)?;
-    patch.name = patch
-        .name
-        .map(|n| name("name", &n, 200))
-        .transpose()
-        .map_err(|e| CoreError::Validation(vec![e]))?;
+    patch.name = optional_name("name", patch.name, 200)?;
     let current = p.store.get_user(by.tenant_id(), id).await?;
     owner_only(by, current.role == Role::Owner || patch.role == Some(Role::Owner))?;
     if is_self(by, id) && patch.status == Some(UserStatus::Disabled) {
@@ -148,16 +144,14 @@ pub async fn admin_get(p: &Platform, by: &AdminPrincipal, id: &UserId) -> Result
 }
 
 /// Changes any user's status or role (staff admin and above).
-pub async fn admin_update(p: &Platform, by: &AdminPrincipal, id: &UserId, patch: UserPatch) -> Result<User, CoreError> {
+pub async fn admin_update(
+    p: &Platform,
+    by: &AdminPrincipal,
+    id: &UserId,
+    mut patch: UserPatch,
+) -> Result<User, CoreError> {
     by.require(AdminRole::Admin)?;
-    let patch = UserPatch {
-        name: patch
-            .name
-            .map(|n| name("name", &n, 200))
-            .transpose()
-            .map_err(|e| CoreError::Validation(vec![e]))?,
-        ..patch
-    };
+    patch.name = optional_name("name", patch.name, 200)?;
     let current = p.store.get_any_user(id).await?;
     let audit = AuditEntry::new(&by.actor(), "user.updated_by_staff")
         .tenant(&current.tenant_id)
