@@ -3,6 +3,8 @@
 //! `IRISX_TEST_REDIS_URL`, with a fresh database, stream and cache prefix per test.
 #![allow(dead_code)]
 
+pub mod world;
+
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
