@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod id;
 pub mod page;
+pub mod sms;
 pub mod ports;
 pub mod task;
 pub mod usecase;
