@@ -1,0 +1,80 @@
+//! Shared by the adapter suites: the vendors' documented payloads, a client with short timeouts, callbacks.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use irisx_core::sms::E164;
+use irisx_core::sms::provider::{CallbackRequest, OutboundSms};
+use irisx_providers::http::{HttpOptions, client};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// A documented payload from `tests/contracts/<provider>/<name>`.
+pub fn contract(path: &str) -> Value {
+    let full = format!("{}/tests/contracts/{path}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))).unwrap()
+}
+
+/// A `_form.json` payload as form pairs (arrays become repeated keys).
+pub fn contract_form(path: &str) -> Vec<(String, String)> {
+    let v = contract(path);
+    let mut out = Vec::new();
+    for (k, v) in v.as_object().expect("a form payload is an object") {
+        match v {
+            Value::Array(items) => out.extend(items.iter().map(|i| (k.clone(), scalar(i)))),
+            other => out.push((k.clone(), scalar(other))),
+        }
+    }
+    out
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A client whose request timeout is short, so a hanging mock is an unknown outcome quickly.
+pub fn http() -> reqwest::Client {
+    client(HttpOptions {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_millis(700),
+    })
+}
+
+/// The message the suites send.
+pub fn sms() -> OutboundSms {
+    OutboundSms {
+        message_id: "msg_0193b0c8a6f47d2e9a1c3b5d7e9f0a12".into(),
+        from: "+15017122661".into(),
+        to: E164::parse("to", "+15558675310").unwrap(),
+        body: "Hello from IRISX".into(),
+        media_urls: Vec::new(),
+        status_callback: Some("https://irisx.example/v1/providers/callbacks/status".into()),
+        validity_period: None,
+    }
+}
+
+/// A callback request.
+pub fn callback(url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> CallbackRequest {
+    CallbackRequest {
+        url: url.to_owned(),
+        method: "POST".into(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
+            .collect(),
+        body: body.into(),
+        received_at: OffsetDateTime::now_utc(),
+    }
+}
+
+/// A local address nothing listens on (connection refused).
+pub fn dead_address() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
