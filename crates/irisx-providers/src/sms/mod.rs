@@ -1,7 +1,14 @@
 //! SMS adapters, one module per vendor, and the factory that builds one from stored credentials.
 
+pub mod bandwidth;
 pub mod form;
+pub mod messagebird;
+pub mod plivo;
+pub mod sandbox;
+pub mod sinch;
+pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 
 use std::sync::Arc;
 
@@ -47,6 +54,12 @@ pub fn build(
             base_url,
             client,
         ))),
-        other => Err(BuildError::Unsupported(other.as_str())),
+        ProviderKind::Telnyx => telnyx::build(creds, base_url, client),
+        ProviderKind::Bandwidth => bandwidth::build(creds, base_url, client),
+        ProviderKind::Plivo => plivo::build(creds, base_url, client),
+        ProviderKind::Vonage => vonage::build(creds, base_url, client),
+        ProviderKind::Messagebird => messagebird::build(creds, base_url, client),
+        ProviderKind::Sinch => sinch::build(creds, base_url, client),
+        ProviderKind::Sandbox => sandbox::build(creds, base_url, client),
     }
 }
