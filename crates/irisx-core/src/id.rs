@@ -139,6 +139,38 @@ define_id!(
     TaskId, "task", "task"
 );
 define_id!(
+    /// A provider account: one vendor's credentials, a tenant's own or the platform's.
+    ProviderAccountId, "pa", "provider account"
+);
+define_id!(
+    /// A route: a destination prefix served by a provider account at a cost.
+    RouteId, "rt", "route"
+);
+define_id!(
+    /// A phone number held by the platform or a tenant.
+    PhoneNumberId, "pn", "phone number"
+);
+define_id!(
+    /// A message on any channel, outbound or inbound.
+    MessageId, "msg", "message"
+);
+define_id!(
+    /// One attempt to hand a message to a provider.
+    AttemptId, "att", "attempt"
+);
+define_id!(
+    /// One entry of a message's status history.
+    StatusChangeId, "sc", "status change"
+);
+define_id!(
+    /// An event of a tenant's event log (what webhooks deliver).
+    EventId, "evt", "event"
+);
+define_id!(
+    /// A usage record (what billing rates).
+    UsageId, "use", "usage record"
+);
+define_id!(
     /// An HTTP request, echoed in `x-request-id` and in error bodies.
     RequestId, "req", "request"
 );

@@ -6,12 +6,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod id;
 pub mod page;
-pub mod sms;
 pub mod ports;
+pub mod sms;
 pub mod task;
 pub mod usecase;
 pub mod validate;

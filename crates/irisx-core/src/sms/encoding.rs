@@ -59,10 +59,19 @@ pub fn segments(body: &str) -> Segments {
     let gsm: Option<Vec<u32>> = body.chars().map(gsm_units).collect();
     let (encoding, widths, single, multi) = match gsm {
         Some(w) => (Encoding::Gsm7, w, 160, 153),
-        None => (Encoding::Ucs2, body.chars().map(|c| c.len_utf16() as u32).collect(), 70, 67),
+        None => (
+            Encoding::Ucs2,
+            body.chars().map(|c| c.len_utf16() as u32).collect(),
+            70,
+            67,
+        ),
     };
     let units: u32 = widths.iter().sum();
-    let count = if units <= single { 1 } else { parts(widths.into_iter(), multi) };
+    let count = if units <= single {
+        1
+    } else {
+        parts(widths.into_iter(), multi)
+    };
     Segments { encoding, count, units }
 }
 
@@ -90,7 +99,14 @@ mod tests {
         #[case] count: u32,
         #[case] units: u32,
     ) {
-        assert_eq!(segments(body), Segments { encoding: enc, count, units });
+        assert_eq!(
+            segments(body),
+            Segments {
+                encoding: enc,
+                count,
+                units
+            }
+        );
     }
 
     #[test]

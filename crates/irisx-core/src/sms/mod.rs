@@ -1,6 +1,7 @@
 //! SMS: phone numbers, encodings and segments, the normalized delivery status, and the provider port.
 
 mod encoding;
+pub mod model;
 mod number;
 pub mod provider;
 mod status;

@@ -12,7 +12,11 @@ impl E164 {
     /// Parses a number for the field named `field`. Spaces, dashes, dots and parentheses are removed; the
     /// result must be `+` then 8 to 15 digits, not starting with 0.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
-        let cleaned: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
         let bad = || {
             FieldError::new(
                 field,
@@ -21,9 +25,8 @@ impl E164 {
             )
         };
         let digits = cleaned.strip_prefix('+').ok_or_else(bad)?;
-        let ok = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
+        let ok =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         if ok { Ok(Self(cleaned)) } else { Err(bad()) }
     }
 

@@ -215,7 +215,11 @@ pub trait SmsProvider: Send + Sync + 'static {
     async fn send(&self, sms: &OutboundSms) -> Result<Accepted, ProviderError>;
     /// The provider's current status of a message it accepted, to reconcile an unknown outcome: `Ok(None)`
     /// when the provider has no such message (it was never processed).
-    async fn fetch_status(&self, sms: &OutboundSms, provider_message_id: Option<&str>) -> Result<Option<StatusUpdate>, ProviderError>;
+    async fn fetch_status(
+        &self,
+        sms: &OutboundSms,
+        provider_message_id: Option<&str>,
+    ) -> Result<Option<StatusUpdate>, ProviderError>;
     /// Checks a callback's signature with this account's secret.
     fn verify(&self, req: &CallbackRequest) -> Result<(), CallbackError>;
     /// Reads the delivery receipts in a verified status callback.
