@@ -34,7 +34,9 @@ pub struct SecretBox {
 
 impl std::fmt::Debug for SecretBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretBox").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("SecretBox")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,7 +59,13 @@ impl SecretBox {
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .expect("AES-GCM encryption of an in-memory buffer does not fail");
         let mut data = nonce.to_vec();
         data.extend_from_slice(&sealed);
@@ -80,7 +88,13 @@ impl SecretBox {
         let (nonce, ct) = data.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| SealError::Malformed)?;
         self.cipher
-            .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| SealError::Tampered)
     }
 }
@@ -97,11 +111,18 @@ mod tests {
         assert!(!sealed.contains("t0p"));
         assert_eq!(b.open(&sealed, "ten_a").unwrap(), br#"{"auth_token":"t0p"}"#);
         assert_eq!(b.open(&sealed, "ten_b"), Err(SealError::Tampered));
-        assert!(matches!(SecretBox::new(&[8; 32]).open(&sealed, "ten_a"), Err(SealError::UnknownKey(_))));
+        assert!(matches!(
+            SecretBox::new(&[8; 32]).open(&sealed, "ten_a"),
+            Err(SealError::UnknownKey(_))
+        ));
         let mut altered = sealed.clone();
         let last = altered.pop().unwrap();
         altered.push(if last == 'A' { 'B' } else { 'A' });
         assert!(b.open(&altered, "ten_a").is_err());
-        assert_ne!(b.seal(b"same", "ten_a"), b.seal(b"same", "ten_a"), "every seal takes a fresh nonce");
+        assert_ne!(
+            b.seal(b"same", "ten_a"),
+            b.seal(b"same", "ten_a"),
+            "every seal takes a fresh nonce"
+        );
     }
 }

@@ -2,5 +2,6 @@
 //! start-up; the code holds `Arc<dyn Port>` and never asks which backend it has.
 
 pub mod cache;
+pub mod messaging;
 pub mod queue;
 pub mod store;
