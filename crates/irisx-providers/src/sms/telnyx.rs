@@ -201,7 +201,7 @@ impl SmsProvider for Telnyx {
                 .as_str()
                 .map_or(DeliveryStatus::Queued, normalize),
             segments: data["parts"].as_u64().and_then(|p| u32::try_from(p).ok()),
-            raw: answer.clone(),
+            raw: answer,
         })
     }
 
