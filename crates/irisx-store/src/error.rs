@@ -11,6 +11,16 @@ const CONFLICTS: &[(&str, &str)] = &[
     ("users.email", "a user with this email already exists"),
     ("api_keys_key_hash", "an API key with this hash already exists"),
     ("api_keys.key_hash", "an API key with this hash already exists"),
+    ("phone_numbers_number", "this phone number already exists"),
+    ("phone_numbers.number", "this phone number already exists"),
+    (
+        "messages_provider_message_id",
+        "a message with this provider id already exists for the account",
+    ),
+    (
+        "messages.account_id, messages.provider_message_id",
+        "a message with this provider id already exists for the account",
+    ),
     (
         "admin_sessions_token_hash",
         "a staff session with this token already exists",

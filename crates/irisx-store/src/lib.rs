@@ -1,9 +1,14 @@
 //! IRISX store adapters: the [`Store`](irisx_core::ports::store::Store) port on SQLite (embedded, the default)
 //! and on PostgreSQL (scaled out), with their migrations and one conformance suite run against both.
 //!
-//! Pick the backend once with [`open`]; after that, code holds `Arc<dyn Store>`.
+//! The same two types implement the [`MessagingStore`](irisx_core::ports::messaging::MessagingStore) port;
+//! [`open_both`] returns one store (one pool) as both trait objects.
+//!
+//! Pick the backend once with [`open`] (or [`open_both`]); after that, code holds `Arc<dyn Store>`.
 
 mod error;
+mod messaging_impl;
+mod msg_rows;
 mod open;
 mod postgres;
 mod rows;
@@ -19,6 +24,6 @@ mod open_tests;
 mod tests;
 
 pub(crate) use open::redact;
-pub use open::{OpenError, OpenOptions, migrate, open};
+pub use open::{OpenError, OpenOptions, migrate, open, open_both};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

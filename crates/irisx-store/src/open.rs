@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use irisx_core::ports::messaging::MessagingStore;
 use irisx_core::ports::store::Store;
 
 use crate::{PgStore, SqliteStore};
@@ -114,6 +115,23 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, Op
     Ok(match backend(url)? {
         Backend::Sqlite => Arc::new(SqliteStore::connect(url, options).await?),
         Backend::Postgres => Arc::new(PgStore::connect(url, options).await?),
+    })
+}
+
+/// Opens the store named by `url` as [`open`] does, and returns it as both ports: one store, one pool.
+pub async fn open_both(
+    url: &str,
+    options: &OpenOptions,
+) -> Result<(Arc<dyn Store>, Arc<dyn MessagingStore>), OpenError> {
+    Ok(match backend(url)? {
+        Backend::Sqlite => {
+            let store = Arc::new(SqliteStore::connect(url, options).await?);
+            (store.clone(), store)
+        }
+        Backend::Postgres => {
+            let store = Arc::new(PgStore::connect(url, options).await?);
+            (store.clone(), store)
+        }
     })
 }
 

@@ -117,3 +117,4 @@ async fn claim_outbox(
 
 crate::shared::shared_sql!();
 crate::store_impl::impl_store!(PgStore);
+crate::messaging_impl::impl_messaging_store!(PgStore);

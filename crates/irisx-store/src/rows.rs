@@ -27,6 +27,10 @@ pub(crate) trait Cols {
     fn int(&self, col: &str) -> sqlx::Result<i64>;
     /// A JSON column (JSONB on PostgreSQL, text on SQLite).
     fn json(&self, col: &str) -> sqlx::Result<Value>;
+    /// A nullable integer column.
+    fn opt_int(&self, col: &str) -> sqlx::Result<Option<i64>>;
+    /// A boolean column (BOOLEAN on PostgreSQL, 0/1 on SQLite).
+    fn flag(&self, col: &str) -> sqlx::Result<bool>;
 }
 
 macro_rules! impl_cols {
@@ -52,6 +56,13 @@ macro_rules! impl_cols {
             fn json(&self, col: &str) -> sqlx::Result<Value> {
                 self.try_get::<sqlx::types::Json<Value>, _>(col).map(|j| j.0)
             }
+            fn opt_int(&self, col: &str) -> sqlx::Result<Option<i64>> {
+                self.try_get::<Option<i64>, _>(col)
+                    .or_else(|_| self.try_get::<Option<i32>, _>(col).map(|v| v.map(i64::from)))
+            }
+            fn flag(&self, col: &str) -> sqlx::Result<bool> {
+                self.try_get(col)
+            }
         }
     };
 }
@@ -67,7 +78,7 @@ pub(crate) fn norm(t: OffsetDateTime) -> OffsetDateTime {
         .expect("a microsecond count is a valid nanosecond count")
 }
 
-fn parse<T: FromStr>(what: &'static str, text: &str) -> sqlx::Result<T>
+pub(crate) fn parse<T: FromStr>(what: &'static str, text: &str) -> sqlx::Result<T>
 where
     T::Err: std::fmt::Debug,
 {

@@ -114,3 +114,4 @@ async fn claim_outbox(
 
 crate::shared::shared_sql!();
 crate::store_impl::impl_store!(SqliteStore);
+crate::messaging_impl::impl_messaging_store!(SqliteStore);

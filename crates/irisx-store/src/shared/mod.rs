@@ -10,24 +10,37 @@
 //! The SQL uses `$n` placeholders, which both drivers accept, and nothing dialect-specific; backend-only SQL
 //! (e.g. `FOR UPDATE SKIP LOCKED`) lives in the backend module.
 
+pub(crate) mod accounts;
 pub(crate) mod audit_outbox;
 pub(crate) mod auth;
+pub(crate) mod ledger;
+pub(crate) mod messages;
+pub(crate) mod msg_worker;
+pub(crate) mod numbers;
 pub(crate) mod tenants;
 pub(crate) mod users;
 
 /// What every shared macro body uses.
 pub(crate) mod prelude {
     pub(crate) use crate::error::map as db_err;
-    pub(crate) use crate::rows;
+    pub(crate) use crate::{msg_rows, rows};
     pub(crate) use irisx_core::audit::{AuditEntry, AuditFilter};
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
-    pub(crate) use irisx_core::id::{AdminSessionId, AdminUserId, ApiKeyId, SessionId, TaskId, TenantId, UserId};
+    pub(crate) use irisx_core::id::{
+        AdminSessionId, AdminUserId, ApiKeyId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, SessionId, TaskId,
+        TenantId, UserId,
+    };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
+    pub(crate) use irisx_core::ports::messaging::{MessageFilter, SentRecord, UsageTotal};
     pub(crate) use irisx_core::ports::store::{
         ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
         UserFilter, UserPatch,
+    };
+    pub(crate) use irisx_core::sms::DeliveryStatus;
+    pub(crate) use irisx_core::sms::model::{
+        Attempt, Channel, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange, UsageRecord,
     };
     pub(crate) use irisx_core::task::{NewTask, OutboxStats, TaskState};
     pub(crate) use sqlx::Pool;
@@ -71,6 +84,11 @@ macro_rules! shared_sql {
         $crate::shared::users::user_sql!();
         $crate::shared::auth::auth_sql!();
         $crate::shared::audit_outbox::audit_outbox_sql!();
+        $crate::shared::accounts::account_sql!();
+        $crate::shared::numbers::number_sql!();
+        $crate::shared::messages::message_sql!();
+        $crate::shared::msg_worker::msg_worker_sql!();
+        $crate::shared::ledger::ledger_sql!();
     };
 }
 pub(crate) use shared_sql;
