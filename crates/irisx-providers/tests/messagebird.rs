@@ -157,22 +157,15 @@ async fn errors_are_classified_from_the_documented_bodies() {
             .respond_with(resp)
             .mount(&mock)
             .await;
-        let got = class(adapter(&mock.uri()).send(&sms()).await.unwrap_err());
-        assert_eq!(got, want, "HTTP {status}");
+        let err = adapter(&mock.uri()).send(&sms()).await.unwrap_err();
+        if status == 422 {
+            assert!(
+                err.to_string().contains("parameter `recipients`"),
+                "the refused parameter is named: {err}"
+            );
+        }
+        assert_eq!(class(err), want, "HTTP {status}");
     }
-}
-
-#[tokio::test]
-async fn the_error_message_names_the_parameter_messagebird_refused() {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(contract("messagebird/error_422_from_doc.json")))
-        .mount(&mock)
-        .await;
-    let ProviderError::Permanent { message, .. } = adapter(&mock.uri()).send(&sms()).await.unwrap_err() else {
-        panic!("a 422 is permanent");
-    };
-    assert!(message.contains("recipients"), "{message}");
 }
 
 #[tokio::test]

@@ -128,7 +128,8 @@ async fn error(resp: reqwest::Response) -> ProviderError {
 /// The status of one recipient in a message object (`recipients.items[]`), recipients being MSISDN numbers.
 fn update_from_message(m: &Value, to: &E164) -> Option<StatusUpdate> {
     let items = m["recipients"]["items"].as_array()?;
-    let same_recipient = |i: &&Value| i["recipient"].as_u64().map(|n| n.to_string()).as_deref() == Some(to.digits());
+    // Documented as numbers; strings are accepted too.
+    let same_recipient = |i: &&Value| scalar(&i["recipient"]).as_deref() == Some(to.digits());
     let item = items.iter().find(same_recipient).or(items.first())?;
     let status = item["status"].as_str()?;
     Some(StatusUpdate {
