@@ -58,3 +58,46 @@ conformance!(
     records::twenty_concurrent_puts_of_one_key_all_return_the_same_record,
     records::audit_entries_list_newest_first_with_filters,
 );
+
+/// The messaging cases: each takes both ports of one store.
+macro_rules! messaging_conformance {
+    ($($module:ident :: $case:ident),+ $(,)?) => {
+        mod sqlite_messaging {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::conformance::with_sqlite_both(crate::conformance::$module::$case).await;
+                }
+            )+
+        }
+        mod postgres_messaging {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::conformance::with_postgres_both(stringify!($case), crate::conformance::$module::$case)
+                        .await;
+                }
+            )+
+        }
+    };
+}
+
+messaging_conformance!(
+    accounts::tenant_b_cannot_read_list_or_delete_tenant_a_accounts_routes_or_numbers_nor_the_platforms,
+    accounts::deleting_a_provider_account_is_refused_while_numbers_reference_it_and_removes_its_routes,
+    accounts::a_route_on_an_account_of_another_owner_is_not_found,
+    accounts::routes_for_prefers_the_tenants_usable_matching_routes_else_the_platforms_cheapest_first,
+    accounts::a_phone_number_moves_between_the_pool_and_tenants_and_is_found_by_its_text,
+    messages::creating_a_message_writes_its_event_and_a_pending_task_the_relay_claims,
+    messages::tenant_b_cannot_read_list_or_cancel_tenant_a_messages_nor_see_its_events_usage_or_opt_outs,
+    messages::messages_list_newest_first_across_pages_with_status_address_tag_and_time_filters,
+    messages::only_a_queued_message_scheduled_for_later_is_canceled_and_its_task_then_fails,
+    messages::a_message_is_found_by_its_account_and_provider_id,
+    messages::purging_a_tenant_removes_its_messaging_rows,
+    ledger::record_sent_stores_the_send_and_completes_the_task_once_and_a_redelivery_changes_nothing,
+    ledger::record_failed_fails_the_message_and_completes_the_task_once,
+    ledger::a_late_sent_after_delivered_is_kept_unapplied_and_read_after_delivered_applies,
+    ledger::opt_outs_are_idempotent_ordered_by_number_with_a_digits_cursor_and_removal_tells_if_one_existed,
+    ledger::usage_totals_sum_per_channel_unit_and_currency_within_the_half_open_range,
+    ledger::events_list_newest_first_filtered_by_exact_type_prefix_and_resource,
+);

@@ -3,7 +3,11 @@
 //! `IRISX_TEST_POSTGRES_URL` is set). Public behind the `conformance` feature so other crates can reuse the
 //! harness ([`with_sqlite`], [`with_postgres`]) and the fixtures.
 
+pub mod accounts;
 pub mod auth;
+pub mod ledger;
+pub mod messages;
+pub mod msg_fixtures;
 pub mod outbox;
 pub mod records;
 pub mod tenants;
@@ -18,13 +22,17 @@ use irisx_core::domain::{
     ApiKey, ApiKeyEnvironment, GeneratedKey, Plan, Role, Scope, Session, Tenant, TenantStatus, User, UserStatus,
 };
 use irisx_core::id::{ApiKeyId, SessionId, TenantId, UserId};
+use irisx_core::ports::messaging::MessagingStore;
 use irisx_core::ports::store::Store;
 use time::{Duration, OffsetDateTime};
 
-use crate::{OpenOptions, open};
+use crate::{OpenOptions, open_both};
 
 /// The environment variable naming a PostgreSQL server to run the suite against.
 pub const POSTGRES_URL_VAR: &str = "IRISX_TEST_POSTGRES_URL";
+
+/// One store as both ports, as [`open_both`] returns it.
+pub type Both = (Arc<dyn Store>, Arc<dyn MessagingStore>);
 
 /// Runs `case` against a freshly migrated SQLite file that is deleted afterwards.
 pub async fn with_sqlite<F, Fut>(case: F)
@@ -32,21 +40,39 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_sqlite_both(|(store, _)| case(store)).await;
+}
+
+/// Runs `case` against PostgreSQL as [`with_postgres_both`] does, with the [`Store`] port only.
+pub async fn with_postgres<F, Fut>(name: &str, case: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    with_postgres_both(name, |(store, _)| case(store)).await;
+}
+
+/// Runs `case` with both ports of a freshly migrated SQLite file that is deleted afterwards.
+pub async fn with_sqlite_both<F, Fut>(case: F)
+where
+    F: FnOnce(Both) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let dir = tempfile::tempdir().expect("a temp dir");
     let url = format!("sqlite://{}", dir.path().join("data").join("irisx.db").display());
-    let store = open(&url, &OpenOptions::default()).await.expect("SQLite opens");
-    let outcome = tokio::spawn(case(store)).await;
+    let stores = open_both(&url, &OpenOptions::default()).await.expect("SQLite opens");
+    let outcome = tokio::spawn(case(stores)).await;
     drop(dir);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
-/// Runs `case` against a fresh PostgreSQL database created, migrated and dropped around it; when
+/// Runs `case` with both ports of a fresh PostgreSQL database created, migrated and dropped around it; when
 /// [`POSTGRES_URL_VAR`] is unset, prints a SKIPPED line (past the test output capture) and returns.
-pub async fn with_postgres<F, Fut>(name: &str, case: F)
+pub async fn with_postgres_both<F, Fut>(name: &str, case: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: FnOnce(Both) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
@@ -68,8 +94,8 @@ where
         migrate: true,
         ..OpenOptions::default()
     };
-    let outcome = match open(&database_url(&base, &db), &options).await {
-        Ok(store) => tokio::spawn(case(store)).await.map_err(|e| e.into_panic()),
+    let outcome = match open_both(&database_url(&base, &db), &options).await {
+        Ok(stores) => tokio::spawn(case(stores)).await.map_err(|e| e.into_panic()),
         Err(e) => Err(Box::new(format!("PostgreSQL did not open: {e:?}")) as Box<dyn std::any::Any + Send>),
     };
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
