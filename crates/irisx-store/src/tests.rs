@@ -100,4 +100,5 @@ messaging_conformance!(
     ledger::opt_outs_are_idempotent_ordered_by_number_with_a_digits_cursor_and_removal_tells_if_one_existed,
     ledger::usage_totals_sum_per_channel_unit_and_currency_within_the_half_open_range,
     ledger::events_list_newest_first_filtered_by_exact_type_prefix_and_resource,
+    ledger::eight_concurrent_record_sent_calls_for_one_task_record_it_once,
 );

@@ -171,6 +171,16 @@ pub async fn a_late_sent_after_delivered_is_kept_unapplied_and_read_after_delive
         .map(|e| e.event_type)
         .collect();
     assert_eq!(types, vec!["message.read", "message.delivered", "message.queued"]);
+    let (b, _) = seed(&store).await;
+    let foreign = StatusChange {
+        tenant_id: b.id,
+        ..change(&m, DeliveryStatus::Undelivered, true)
+    };
+    assert!(matches!(
+        msg.apply_status_change(&foreign, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(msg.list_status_changes(&m.id).await.unwrap().len(), 4);
     let orphan = change(&message(&a.id, "+1", &[]), DeliveryStatus::Sent, true);
     assert!(matches!(
         msg.apply_status_change(&orphan, None).await,
@@ -349,4 +359,31 @@ pub async fn events_list_newest_first_filtered_by_exact_type_prefix_and_resource
         .await
         .unwrap();
     assert_eq!(types(both), vec!["message.queued"]);
+}
+
+/// Eight concurrent `record_sent` calls for one task: exactly one records the send.
+pub async fn eight_concurrent_record_sent_calls_for_one_task_record_it_once((store, msg): Both) {
+    let (a, _) = seed(&store).await;
+    let acc = account(None);
+    msg.create_provider_account(&acc, &msg_audit(None)).await.unwrap();
+    let m = message(&a.id, "+15551230000", &[]);
+    let task = queue_message(&msg, &m).await;
+    let calls = (0..8).map(|i| {
+        let (msg, m, acc, task) = (msg.clone(), m.clone(), acc.id.clone(), task.clone());
+        tokio::spawn(async move { msg.record_sent(&m.id, &sent(&m, &acc, &format!("SM{i}")), &task).await })
+    });
+    let mut won = 0;
+    for call in calls.collect::<Vec<_>>() {
+        won += usize::from(call.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 1);
+    assert_eq!(msg.list_attempts(&m.id).await.unwrap().len(), 1);
+    assert_eq!(
+        msg.list_events(&a.id, Some("message.sent"), None, &all())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
 }

@@ -152,7 +152,8 @@ macro_rules! message_sql {
             row.map(|r| msg_rows::message(&r)).transpose().map_err(db_err)
         }
 
-        /// Cancels a queued message scheduled for later, with its event, failing its task, together.
+        /// Cancels a queued message scheduled for later, with its event, failing its task, together. The task
+        /// row is locked before the message row, the order `record_sent` and `record_failed` take them in.
         pub(crate) async fn cancel_message(
             pool: &Pool<Db>,
             tenant: &TenantId,
@@ -160,7 +161,27 @@ macro_rules! message_sql {
             e: &Event,
         ) -> StoreResult<Message> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
+            let task: Option<Option<String>> =
+                sqlx::query_scalar("SELECT task_id FROM messages WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            let task = task.ok_or(StoreError::NotFound("message"))?;
             let now = ts(OffsetDateTime::now_utc());
+            if let Some(task) = task {
+                sqlx::query(
+                    "UPDATE outbox SET failed_at = $2, last_error = $3 \
+                     WHERE id = $1 AND completed_at IS NULL AND failed_at IS NULL",
+                )
+                .bind(task)
+                .bind(&now)
+                .bind("the message was canceled")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
             let row = sqlx::query(
                 "UPDATE messages SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 \
                  AND status = $5 AND send_at > $4 RETURNING *",
@@ -173,24 +194,11 @@ macro_rules! message_sql {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-            let Some(row) = row else {
-                drop(tx);
-                get_message(pool, tenant, id).await?;
-                return Err(StoreError::Conflict("only a queued message scheduled for later can be canceled".into()));
-            };
+            // Dropping the transaction rolls back the task's failure.
+            let row = row.ok_or_else(|| {
+                StoreError::Conflict("only a queued message scheduled for later can be canceled".into())
+            })?;
             let message = msg_rows::message(&row).map_err(db_err)?;
-            if let Some(task) = rows::Cols::opt_text(&row, "task_id").map_err(db_err)? {
-                sqlx::query(
-                    "UPDATE outbox SET failed_at = $2, last_error = $3 \
-                     WHERE id = $1 AND completed_at IS NULL AND failed_at IS NULL",
-                )
-                .bind(task)
-                .bind(&now)
-                .bind("the message was canceled")
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            }
             insert_event(&mut tx, e).await?;
             tx.commit().await.map_err(db_err)?;
             Ok(message)

@@ -47,17 +47,23 @@ macro_rules! msg_worker_sql {
             exists.map(|_| false).ok_or(StoreError::NotFound("task"))
         }
 
-        /// Locks a message's row (PostgreSQL; SQLite holds the write lock) and reads its status.
+        /// Locks a message's row (PostgreSQL; SQLite holds the write lock) and reads its status; with a
+        /// tenant, another tenant's message is NotFound.
         async fn lock_message(
             conn: &mut <Db as sqlx::Database>::Connection,
             id: &MessageId,
+            tenant: Option<&TenantId>,
         ) -> StoreResult<DeliveryStatus> {
-            let status: String = sqlx::query_scalar("UPDATE messages SET id = id WHERE id = $1 RETURNING status")
-                .bind(id.as_str())
-                .fetch_optional(conn)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("message"))?;
+            let status: String = sqlx::query_scalar(
+                "UPDATE messages SET id = id WHERE id = $1 AND (CAST($2 AS TEXT) IS NULL OR tenant_id = $2) \
+                 RETURNING status",
+            )
+            .bind(id.as_str())
+            .bind(tenant.map(|t| t.as_str()))
+            .fetch_optional(conn)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound("message"))?;
             msg_rows::unwire("status", &status).map_err(db_err)
         }
 
@@ -79,7 +85,7 @@ macro_rules! msg_worker_sql {
             if !complete_pending(&mut tx, task).await? {
                 return Ok(false);
             }
-            let current = lock_message(&mut tx, id).await?;
+            let current = lock_message(&mut tx, id, None).await?;
             // A receipt may already have moved the message further (it never goes backwards).
             let status = if current.may_become(s.status) {
                 s.status
@@ -121,7 +127,7 @@ macro_rules! msg_worker_sql {
             if !complete_pending(&mut tx, task).await? {
                 return Ok(false);
             }
-            lock_message(&mut tx, id).await?;
+            lock_message(&mut tx, id, None).await?;
             sqlx::query(
                 "UPDATE messages SET status = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $1",
             )
@@ -148,7 +154,7 @@ macro_rules! msg_worker_sql {
             e: Option<&Event>,
         ) -> StoreResult<bool> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
-            let current = lock_message(&mut tx, &c.message_id).await?;
+            let current = lock_message(&mut tx, &c.message_id, Some(&c.tenant_id)).await?;
             let applied = c.applied && current.may_become(c.status);
             sqlx::query(
                 "INSERT INTO message_status_history (id, message_id, tenant_id, status, provider_status, error_code, \
