@@ -267,3 +267,17 @@ impl From<irisx_core::auth::IssuedToken> for TokenOut {
         }
     }
 }
+
+/// Parses an optional RFC 3339 time parameter, naming it on error.
+pub fn rfc3339_param(field: &str, v: Option<String>) -> Result<Option<OffsetDateTime>, irisx_core::CoreError> {
+    v.map(|s| {
+        OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).map_err(|_| {
+            irisx_core::CoreError::field(
+                field,
+                "invalid_time",
+                "expected an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
+            )
+        })
+    })
+    .transpose()
+}

@@ -252,6 +252,22 @@ impl Permission for ManageKeys {
     const NEED: Option<Need> = Some(api_keys::MANAGE);
 }
 
+/// Send SMS: any user or `sms:send`.
+pub struct SendSms;
+impl Permission for SendSms {
+    const NEED: Option<Need> = Some(irisx_core::usecase::sms::SEND);
+}
+/// Read SMS: any user or `sms:read`.
+pub struct ReadSms;
+impl Permission for ReadSms {
+    const NEED: Option<Need> = Some(irisx_core::usecase::sms::READ);
+}
+/// Manage numbers, provider accounts and routes: admin role or `numbers:manage`.
+pub struct ManageNumbers;
+impl Permission for ManageNumbers {
+    const NEED: Option<Need> = Some(irisx_core::usecase::accounts::MANAGE);
+}
+
 /// The authenticated tenant caller, authorised for `P`. The auth middleware authenticated it already.
 pub struct Tenant<P: Permission>(pub TenantPrincipal, pub PhantomData<P>);
 

@@ -116,10 +116,13 @@ fn parts() -> Parts {
         public: routes::auth::public(),
         tenant: routes::auth::protected()
             .merge(routes::users::router())
-            .merge(routes::api_keys::router()),
+            .merge(routes::api_keys::router())
+            .merge(routes::sms::router())
+            .merge(routes::numbers::tenant())
+            .merge(routes::usage::router()),
         admin_public: routes::admin::public(),
-        admin: routes::admin::protected(),
-        system: routes::system::router(),
+        admin: routes::admin::protected().merge(routes::numbers::admin()),
+        system: routes::system::router().merge(routes::callbacks::router()),
     }
 }
 

@@ -77,6 +77,9 @@ pub enum Task {
     /// Delete every row a deleted tenant owns.
     #[serde(rename = "tenant.purge.v1")]
     TenantPurgeV1(TenantPurgeV1),
+    /// Hand one outbound SMS to a provider.
+    #[serde(rename = "sms.send.v1")]
+    SendSmsV1(SendSmsV1),
 }
 
 impl Task {
@@ -84,6 +87,7 @@ impl Task {
     pub fn subject(&self) -> Subject {
         match self {
             Task::TenantPurgeV1(_) => Subject::PlatformMaintenance,
+            Task::SendSmsV1(_) => Subject::SmsSend,
         }
     }
 
@@ -91,6 +95,7 @@ impl Task {
     pub fn tenant_id(&self) -> Option<&TenantId> {
         match self {
             Task::TenantPurgeV1(t) => Some(&t.tenant_id),
+            Task::SendSmsV1(t) => Some(&t.tenant_id),
         }
     }
 }
@@ -100,6 +105,15 @@ impl Task {
 pub struct TenantPurgeV1 {
     /// The tenant to purge.
     pub tenant_id: TenantId,
+}
+
+/// Hand one outbound SMS to a provider: route, send, retry, fail over, reconcile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendSmsV1 {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The message.
+    pub message_id: crate::id::MessageId,
 }
 
 /// A task on its way into the outbox, written in the same transaction as the change that causes it.
@@ -116,10 +130,15 @@ pub struct NewTask {
 impl NewTask {
     /// A task to run now.
     pub fn now(task: Task) -> Self {
+        Self::at(task, OffsetDateTime::now_utc())
+    }
+
+    /// A task to run at a given time.
+    pub fn at(task: Task, available_at: OffsetDateTime) -> Self {
         Self {
             id: TaskId::new(),
             task,
-            available_at: OffsetDateTime::now_utc(),
+            available_at,
         }
     }
 }

@@ -8,3 +8,35 @@
 pub mod http;
 pub mod signing;
 pub mod sms;
+
+use std::sync::Arc;
+
+use irisx_core::ports::providers::ProviderFactory;
+use irisx_core::sms::model::ProviderAccount;
+use irisx_core::sms::provider::SmsProvider;
+
+/// The provider factory the `irisx` binary hands to the platform: every adapter shares one pooled client.
+pub struct Factory {
+    client: reqwest::Client,
+}
+
+impl Factory {
+    /// A factory over a client built with these timeouts.
+    pub fn new(options: http::HttpOptions) -> Self {
+        Self {
+            client: http::client(options),
+        }
+    }
+}
+
+impl ProviderFactory for Factory {
+    fn sms(&self, account: &ProviderAccount, credentials: &serde_json::Value) -> Result<Arc<dyn SmsProvider>, String> {
+        sms::build(
+            account.kind,
+            credentials,
+            account.base_url.as_deref(),
+            self.client.clone(),
+        )
+        .map_err(|e| e.to_string())
+    }
+}

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address the HTTP API listens on (`IRISX_LISTEN`); port 0 picks a free port.
     pub listen: SocketAddr,
+    /// The address providers and browsers reach this IRISX at (`IRISX_PUBLIC_URL`), used in delivery-receipt
+    /// URLs; default `http://<listen address>`.
+    pub public_url: Option<String>,
     /// Where embedded data lives: the SQLite file, local objects, generated secrets (`IRISX_DATA_DIR`).
     pub data_dir: PathBuf,
     /// `sqlite://path` (default: `<data_dir>/irisx.db`) or `postgres://...` (`IRISX_DATABASE_URL`).
@@ -117,6 +120,7 @@ impl Default for Config {
         let plans = irisx_core::usecase::PlanLimits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             data_dir: PathBuf::from("./irisx-data"),
             database_url: None,
             database_pool_size: 16,

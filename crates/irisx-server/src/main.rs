@@ -123,7 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let cfg = Config::load(cli.config.as_deref())?;
             irisx_server::telemetry::init_logs(&cfg);
-            let b = serve::open(&cfg, true).await?;
+            let b = serve::open(&cfg, true, cfg.public_url.clone().unwrap_or_default()).await?;
             let admin = irisx_core::usecase::users::create_staff(&b.platform, &email, &password, role, name.as_deref())
                 .await
                 .map_err(describe)?;

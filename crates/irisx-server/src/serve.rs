@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use irisx_api::{ApiSettings, AppState};
 use irisx_core::auth::TokenSigner;
+use irisx_core::crypto::SecretBox;
 use irisx_core::ports::cache::Rate;
 use irisx_core::ports::queue::Queue;
 use irisx_core::usecase::{LoginPolicy, PlanLimit, PlanLimits, Platform, Policy};
@@ -68,7 +69,7 @@ fn policy(cfg: &Config) -> Policy {
 }
 
 /// Opens the store (migrating when asked, and always on SQLite), the cache and the queue.
-pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
+pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Result<Backends> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating the data dir {}", cfg.data_dir.display()))?;
     let secrets = secrets::load_or_generate(cfg)?;
@@ -78,7 +79,7 @@ pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
         migrate,
         ..Default::default()
     };
-    let store = irisx_store::open(&cfg.database_url(), &store_opts)
+    let (store, messaging) = irisx_store::open_both(&cfg.database_url(), &store_opts)
         .await
         .context("opening the database")?;
     let cache = irisx_cache::open(&cfg.cache_url, &cfg.cache_key_prefix)
@@ -109,10 +110,14 @@ pub async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Backends> {
     );
     let platform = Arc::new(Platform {
         store,
+        messaging,
+        secrets: SecretBox::new(&secrets.encryption_key_bytes()?),
+        providers: Arc::new(irisx_providers::Factory::new(Default::default())),
         cache,
         tokens,
         policy: policy(cfg),
         outbox_wake: relay.wake(),
+        public_url,
     });
     Ok(Backends { platform, queue, relay })
 }
@@ -129,7 +134,21 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
     } else {
         None
     };
-    let b = open(&cfg, migrate).await?;
+    let listener = if matches!(role, Role::All | Role::Api) {
+        let l = TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("binding {}", cfg.listen))?;
+        Some(l)
+    } else {
+        None
+    };
+    let bound = listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?
+        .unwrap_or(cfg.listen);
+    let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let b = open(&cfg, migrate, public_url).await?;
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     tasks.spawn(b.relay.run(cancel.clone()));
@@ -151,7 +170,7 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
         tasks.spawn(worker.run(cancel.clone()));
         tasks.spawn(Maintenance::new(b.platform.clone()).run(cancel.clone()));
     }
-    if matches!(role, Role::All | Role::Api) {
+    if let Some(listener) = listener {
         let settings = ApiSettings {
             body_limit: cfg.body_limit_bytes,
             cors_origins: cfg.cors_origins.clone(),
@@ -164,9 +183,6 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
             settings: Arc::new(settings),
             prometheus,
         };
-        let listener = TcpListener::bind(cfg.listen)
-            .await
-            .with_context(|| format!("binding {}", cfg.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, role = ?role, "IRISX is listening");
         println!("irisx listening on http://{addr}");

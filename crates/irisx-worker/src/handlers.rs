@@ -15,5 +15,6 @@ pub(crate) async fn run(platform: &Platform, id: &TaskId, task: Task) -> Result<
             tracing::info!(tenant_id = %t.tenant_id, purged, "tenant purge ran");
             Ok(Outcome::Done)
         }
+        Task::SendSmsV1(t) => crate::sms::send(platform, id, &t).await,
     }
 }

@@ -7,6 +7,7 @@
 
 mod handlers;
 mod maintenance;
+mod sms;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,7 +83,7 @@ pub enum Outcome {
 }
 
 /// The subjects this worker consumes.
-pub const SUBJECTS: &[Subject] = &[Subject::PlatformMaintenance];
+pub const SUBJECTS: &[Subject] = &[Subject::SmsSend, Subject::PlatformMaintenance];
 
 /// Consumes tasks and runs their handlers.
 #[derive(Clone)]

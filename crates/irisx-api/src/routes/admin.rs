@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::dto::{AdminUserOut, AuditOut, ListOut, TenantOut, UserOut};
+use crate::dto::{AdminUserOut, AuditOut, ListOut, TenantOut, UserOut, rfc3339_param};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{
     AnyStaff, ApiJson, ApiQuery, Meta, OptionalJson, PageQuery, Staff, StaffAdmin, Superadmin, path_id,
@@ -387,19 +387,6 @@ pub struct AuditQuery {
     pub to: Option<String>,
 }
 
-fn rfc3339(field: &str, v: Option<String>) -> Result<Option<OffsetDateTime>, CoreError> {
-    v.map(|s| {
-        OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).map_err(|_| {
-            CoreError::field(
-                field,
-                "invalid_time",
-                "expected an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
-            )
-        })
-    })
-    .transpose()
-}
-
 /// Read the audit log.
 #[utoipa::path(get, path = "/admin/audit-log", tag = "admin", params(AuditQuery), security(("admin_bearer" = [])), responses((status = 200, body = ListOut<AuditOut>), (status = 422, body = ErrorBody)))]
 async fn audit_log(
@@ -422,8 +409,8 @@ async fn audit_log(
         actor_kind,
         actor_id: q.actor_id,
         action: q.action,
-        from: rfc3339("from", q.from)?,
-        to: rfc3339("to", q.to)?,
+        from: rfc3339_param("from", q.from)?,
+        to: rfc3339_param("to", q.to)?,
     };
     Ok(Json(ListOut::from_page(
         tenants::audit_log(&st.platform, &a, &filter, &page).await?,

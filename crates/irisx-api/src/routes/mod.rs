@@ -3,5 +3,9 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod callbacks;
+pub mod numbers;
+pub mod sms;
 pub mod system;
+pub mod usage;
 pub mod users;

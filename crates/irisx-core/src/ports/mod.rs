@@ -3,5 +3,6 @@
 
 pub mod cache;
 pub mod messaging;
+pub mod providers;
 pub mod queue;
 pub mod store;

@@ -4,10 +4,13 @@
 //! needed, and parsed input; it checks permissions, applies the rules, and writes through the store with the
 //! audit entry in the same transaction.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod auth;
 pub mod principal;
 pub mod rate;
+pub mod receipts;
+pub mod sms;
 pub mod tenants;
 pub mod users;
 
@@ -17,14 +20,23 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::auth::TokenSigner;
+use crate::crypto::SecretBox;
 use crate::domain::Plan;
 use crate::ports::cache::{Cache, Rate};
+use crate::ports::messaging::MessagingStore;
+use crate::ports::providers::ProviderFactory;
 use crate::ports::store::Store;
 
 /// The ports and policies every use case works with. Built once by the binary.
 pub struct Platform {
     /// The system of record.
     pub store: Arc<dyn Store>,
+    /// The system of record's messaging side (the same database).
+    pub messaging: Arc<dyn MessagingStore>,
+    /// Seals provider credentials at rest.
+    pub secrets: SecretBox,
+    /// Builds vendor adapters.
+    pub providers: Arc<dyn ProviderFactory>,
     /// Rate limits, blacklist, counters, locks.
     pub cache: Arc<dyn Cache>,
     /// Token signing.
@@ -33,6 +45,8 @@ pub struct Platform {
     pub policy: Policy,
     /// Notified after a commit that wrote outbox rows, so the relay publishes at once.
     pub outbox_wake: Arc<Notify>,
+    /// The address providers reach this IRISX at, for delivery receipts (`https://irisx.example.com`).
+    pub public_url: String,
 }
 
 /// Rules that configuration may change.
