@@ -91,6 +91,8 @@ pub struct Config {
     pub republish_after_secs: u64,
     /// Seconds allowed for in-flight work at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Milliseconds a provider API call may take before its outcome counts as unknown.
+    pub provider_timeout_ms: u64,
     /// Seconds a delivered task may stay unacknowledged before the queue delivers it again.
     pub queue_ack_wait_secs: u64,
     /// Crash testing only: `worker-before-effect` or `worker-after-effect` makes the worker stop there on its
@@ -165,6 +167,7 @@ impl Default for Config {
             republish_after_secs: 300,
             shutdown_grace_secs: 30,
             queue_ack_wait_secs: 30,
+            provider_timeout_ms: 15_000,
             failpoint: None,
             ignored_env: Vec::new(),
         }
@@ -296,6 +299,9 @@ impl Config {
                 key: "IRISX_FAILPOINT",
                 problem,
             });
+        }
+        if self.provider_timeout_ms < 100 {
+            return bad("IRISX_PROVIDER_TIMEOUT_MS", "must be at least 100");
         }
         if self.queue_ack_wait_secs == 0 {
             return bad("IRISX_QUEUE_ACK_WAIT_SECS", "must be at least 1");

@@ -112,7 +112,10 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         store,
         messaging,
         secrets: SecretBox::new(&secrets.encryption_key_bytes()?),
-        providers: Arc::new(irisx_providers::Factory::new(Default::default())),
+        providers: Arc::new(irisx_providers::Factory::new(irisx_providers::http::HttpOptions {
+            timeout: Duration::from_millis(cfg.provider_timeout_ms),
+            ..Default::default()
+        })),
         cache,
         tokens,
         policy: policy(cfg),
