@@ -1,14 +1,35 @@
 //! Signature primitives shared by adapters: HMAC, constant-time comparison, timestamp tolerance.
 
 use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
 use sha1::Sha1;
-use sha2::Sha256;
+use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 /// HMAC-SHA1 of `message` with `key`.
 pub fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// MD5 of `message` (only where a vendor still signs with it).
+pub fn md5(message: &[u8]) -> Vec<u8> {
+    use md5::Digest;
+    Md5::digest(message).to_vec()
+}
+
+/// HMAC-MD5 of `message` with `key` (only where a vendor still signs with it).
+pub fn hmac_md5(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// HMAC-SHA512 of `message` with `key`.
+pub fn hmac_sha512(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(message);
     mac.finalize().into_bytes().to_vec()
 }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hmac::{Hmac, KeyInit, Mac};
 use irisx_core::sms::provider::{
     Accepted, CallbackError, CallbackRequest, InboundSms, OutboundSms, ProviderError, ProviderKind, SmsProvider,
     StatusUpdate,
@@ -21,13 +20,12 @@ use irisx_core::sms::{DeliveryStatus, Encoding, segments};
 use reqwest::Client;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Sha512;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::{BuildError, form};
 use crate::http::{error_body, json_body, retry_after, status_error, transport_error};
-use crate::signing::{fresh, hmac_sha1, hmac_sha256, same};
+use crate::signing::{fresh, hmac_md5, hmac_sha1, hmac_sha256, hmac_sha512, md5, same};
 
 const BASE_URL: &str = "https://rest.nexmo.com";
 /// Vonage's documented tolerance for a signed callback's `timestamp`.
@@ -349,74 +347,11 @@ pub fn sign(method: SignatureMethod, secret: &str, params: &[(String, String)]) 
         .collect();
     let (key, msg) = (secret.as_bytes(), s.as_bytes());
     let digest = match method {
-        SignatureMethod::Md5hash => md5(format!("{s}{secret}").as_bytes()).to_vec(),
-        SignatureMethod::Md5 => hmac_md5(key, msg).to_vec(),
+        SignatureMethod::Md5hash => md5(format!("{s}{secret}").as_bytes()),
+        SignatureMethod::Md5 => hmac_md5(key, msg),
         SignatureMethod::Sha1 => hmac_sha1(key, msg),
         SignatureMethod::Sha256 => hmac_sha256(key, msg),
-        SignatureMethod::Sha512 => {
-            let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-            mac.update(msg);
-            mac.finalize().into_bytes().to_vec()
-        }
+        SignatureMethod::Sha512 => hmac_sha512(key, msg),
     };
     hex::encode(digest)
-}
-
-/// HMAC (RFC 2104) over [`md5`].
-fn hmac_md5(key: &[u8], msg: &[u8]) -> [u8; 16] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..16].copy_from_slice(&md5(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).chain(msg.iter().copied()).collect();
-    let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(md5(&inner)).collect();
-    md5(&outer)
-}
-
-/// MD5 (RFC 1321), only to check signatures of accounts set to an MD5 method: the crate has no MD5 dependency.
-fn md5(data: &[u8]) -> [u8; 16] {
-    const SHIFT: [[u32; 4]; 4] = [[7, 12, 17, 22], [5, 9, 14, 20], [4, 11, 16, 23], [6, 10, 15, 21]];
-    const K: [u32; 64] = [
-        0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501, 0x698098d8,
-        0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
-        0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87,
-        0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
-        0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039,
-        0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
-        0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-        0xeb86d391,
-    ];
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    msg.resize((data.len() + 8) / 64 * 64 + 56, 0);
-    msg.extend_from_slice(&(data.len() as u64).wrapping_mul(8).to_le_bytes());
-    let mut h: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
-    for chunk in msg.chunks_exact(64) {
-        let m: Vec<u32> = chunk
-            .chunks_exact(4)
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-            .collect();
-        let [mut a, mut b, mut c, mut d] = h;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let f = f.wrapping_add(a).wrapping_add(K[i]).wrapping_add(m[g]);
-            (a, d, c) = (d, c, b);
-            b = b.wrapping_add(f.rotate_left(SHIFT[i / 16][i % 4]));
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 16];
-    for (o, w) in out.chunks_exact_mut(4).zip(h) {
-        o.copy_from_slice(&w.to_le_bytes());
-    }
-    out
 }
