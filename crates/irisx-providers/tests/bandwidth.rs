@@ -43,19 +43,6 @@ fn adapter(base: &str) -> Bandwidth {
     Bandwidth::new(creds, Some(base), http())
 }
 
-fn outcome(e: ProviderError) -> String {
-    match e {
-        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-        ProviderError::Retryable { code, after, .. } => {
-            format!(
-                "retryable:{code}:{}",
-                after.map_or("-".into(), |d| d.as_secs().to_string())
-            )
-        }
-        ProviderError::Unknown { .. } => "unknown".into(),
-    }
-}
-
 #[tokio::test]
 async fn a_send_is_the_documented_json_post_with_basic_auth_and_our_id_as_tag() {
     let mock = MockServer::start().await;
@@ -153,7 +140,7 @@ async fn errors_are_classified_from_the_documented_bodies(
         .respond_with(resp)
         .mount(&mock)
         .await;
-    let got = outcome(adapter(&mock.uri()).send(&sms()).await.unwrap_err());
+    let got = class(adapter(&mock.uri()).send(&sms()).await.unwrap_err());
     assert_eq!(got, want, "HTTP {status}");
 }
 
@@ -165,7 +152,7 @@ async fn a_timeout_after_the_request_left_is_unknown_and_a_refused_connection_is
         .expect(1)
         .mount(&mock)
         .await;
-    assert_eq!(outcome(adapter(&mock.uri()).send(&sms()).await.unwrap_err()), "unknown");
+    assert_eq!(class(adapter(&mock.uri()).send(&sms()).await.unwrap_err()), "unknown");
     let refused = adapter(&dead_address()).send(&sms()).await.unwrap_err();
     assert!(matches!(refused, ProviderError::Retryable { .. }), "{refused:?}");
 }

@@ -36,19 +36,6 @@ fn access_key() -> String {
     format!("AccessKey {ACCESS_KEY}")
 }
 
-fn class(e: ProviderError) -> String {
-    match e {
-        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-        ProviderError::Retryable { code, after, .. } => {
-            format!(
-                "retryable:{code}:{}",
-                after.map_or("-".into(), |d| d.as_secs().to_string())
-            )
-        }
-        ProviderError::Unknown { .. } => "unknown".into(),
-    }
-}
-
 #[tokio::test]
 async fn a_send_is_the_documented_json_post_with_the_access_key_and_reads_the_201_message() {
     let mock = MockServer::start().await;

@@ -46,19 +46,6 @@ fn form_body(params: &[(String, String)]) -> String {
     form::encode(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-fn class(e: ProviderError) -> String {
-    match e {
-        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-        ProviderError::Retryable { code, after, .. } => {
-            format!(
-                "retryable:{code}:{}",
-                after.map_or("-".into(), |d| d.as_secs().to_string())
-            )
-        }
-        ProviderError::Unknown { .. } => "unknown".into(),
-    }
-}
-
 #[tokio::test]
 async fn a_send_is_the_documented_json_post_and_reads_the_queued_uuid() {
     let mock = MockServer::start().await;

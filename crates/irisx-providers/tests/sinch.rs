@@ -43,19 +43,6 @@ fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
 
-fn class(e: ProviderError) -> String {
-    match e {
-        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-        ProviderError::Retryable { code, after, .. } => {
-            format!(
-                "retryable:{code}:{}",
-                after.map_or("-".into(), |d| d.as_secs().to_string())
-            )
-        }
-        ProviderError::Unknown { .. } => "unknown".into(),
-    }
-}
-
 #[tokio::test]
 async fn a_send_is_the_documented_batch_post_with_the_bearer_token_and_reads_the_201_batch() {
     let mock = MockServer::start().await;

@@ -42,19 +42,6 @@ fn adapter(base: &str) -> Telnyx {
     .unwrap()
 }
 
-fn outcome(e: ProviderError) -> String {
-    match e {
-        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-        ProviderError::Retryable { code, after, .. } => {
-            format!(
-                "retryable:{code}:{}",
-                after.map_or("-".into(), |d| d.as_secs().to_string())
-            )
-        }
-        ProviderError::Unknown { .. } => "unknown".into(),
-    }
-}
-
 /// A webhook as Telnyx posts it: the raw body, signed at `timestamp`.
 fn signed_webhook(file: &str, timestamp: i64) -> (String, String, String) {
     let body = contract(file).to_string();
@@ -138,7 +125,7 @@ async fn errors_are_classified_from_the_documented_bodies(
         .respond_with(resp)
         .mount(&mock)
         .await;
-    let got = outcome(adapter(&mock.uri()).send(&sms()).await.unwrap_err());
+    let got = class(adapter(&mock.uri()).send(&sms()).await.unwrap_err());
     assert_eq!(got, want, "HTTP {status}");
 }
 
@@ -150,7 +137,7 @@ async fn a_timeout_after_the_request_left_is_unknown_and_a_refused_connection_is
         .expect(1)
         .mount(&mock)
         .await;
-    assert_eq!(outcome(adapter(&mock.uri()).send(&sms()).await.unwrap_err()), "unknown");
+    assert_eq!(class(adapter(&mock.uri()).send(&sms()).await.unwrap_err()), "unknown");
     let refused = adapter(&dead_address()).send(&sms()).await.unwrap_err();
     assert!(matches!(refused, ProviderError::Retryable { .. }), "{refused:?}");
 }
@@ -162,7 +149,7 @@ async fn a_2xx_answer_that_is_not_a_message_is_unknown() {
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>ok</html>"))
         .mount(&mock)
         .await;
-    assert_eq!(outcome(adapter(&mock.uri()).send(&sms()).await.unwrap_err()), "unknown");
+    assert_eq!(class(adapter(&mock.uri()).send(&sms()).await.unwrap_err()), "unknown");
 }
 
 #[tokio::test]

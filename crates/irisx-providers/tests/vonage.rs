@@ -39,19 +39,6 @@ fn adapter(base: &str) -> Vonage {
     adapter_signing_with(base, SignatureMethod::Sha256)
 }
 
-fn class(e: ProviderError) -> String {
-    match e {
-        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-        ProviderError::Retryable { code, after, .. } => {
-            format!(
-                "retryable:{code}:{}",
-                after.map_or("-".into(), |d| d.as_secs().to_string())
-            )
-        }
-        ProviderError::Unknown { .. } => "unknown".into(),
-    }
-}
-
 fn pairs(v: &Value) -> Vec<(String, String)> {
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     v.as_object()

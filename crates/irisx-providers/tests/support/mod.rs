@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use irisx_core::sms::E164;
-use irisx_core::sms::provider::{CallbackRequest, OutboundSms};
+use irisx_core::sms::provider::{CallbackRequest, OutboundSms, ProviderError};
 use irisx_providers::http::{HttpOptions, client};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -77,4 +77,19 @@ pub fn dead_address() -> String {
     let addr = l.local_addr().unwrap();
     drop(l);
     format!("http://{addr}")
+}
+
+/// A failure's class in one word, with its code (and `Retry-After` seconds for retryable ones):
+/// `permanent:21211`, `retryable:20429:3`, `retryable:500:-`, `unknown`.
+pub fn class(e: ProviderError) -> String {
+    match e {
+        ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
+        ProviderError::Retryable { code, after, .. } => {
+            format!(
+                "retryable:{code}:{}",
+                after.map_or("-".into(), |d| d.as_secs().to_string())
+            )
+        }
+        ProviderError::Unknown { .. } => "unknown".into(),
+    }
 }
