@@ -99,16 +99,7 @@ async fn errors_are_classified_from_the_documented_bodies() {
             .respond_with(resp)
             .mount(&mock)
             .await;
-        let got = match adapter(&mock.uri()).send(&sms()).await.unwrap_err() {
-            ProviderError::Permanent { code, .. } => format!("permanent:{code}"),
-            ProviderError::Retryable { code, after, .. } => {
-                format!(
-                    "retryable:{code}:{}",
-                    after.map_or("-".into(), |d| d.as_secs().to_string())
-                )
-            }
-            ProviderError::Unknown { message } => format!("unknown:{message}"),
-        };
+        let got = class(adapter(&mock.uri()).send(&sms()).await.unwrap_err());
         assert_eq!(got, want, "HTTP {status}");
     }
 }
