@@ -27,7 +27,7 @@ pub use maintenance::Maintenance;
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    /// Messages fetched at once per subject.
+    /// Messages fetched at once per subject; they are processed concurrently (one provider call each at most).
     pub batch_size: usize,
     /// How long one fetch waits for the first message.
     pub fetch_wait: Duration,
@@ -132,11 +132,7 @@ impl Worker {
                 b = sub.next_batch(self.options.batch_size, self.options.fetch_wait) => b,
             };
             match batch {
-                Ok(batch) => {
-                    for d in batch {
-                        self.process(d).await;
-                    }
-                }
+                Ok(batch) => self.process_all(batch).await,
                 Err(e) => {
                     tracing::warn!(subject = subject.as_str(), error = %e, "fetch failed");
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -159,12 +155,15 @@ impl Worker {
                     break;
                 }
                 total += batch.len();
-                for d in batch {
-                    self.process(d).await;
-                }
+                self.process_all(batch).await;
             }
         }
         Ok(total)
+    }
+
+    /// Processes a batch concurrently: tasks of one subject are independent (each is idempotent on its id).
+    async fn process_all(&self, batch: Vec<Box<dyn Delivery>>) {
+        futures::future::join_all(batch.into_iter().map(|d| self.process(d))).await;
     }
 
     #[tracing::instrument(skip_all, fields(task_id = delivery.id(), attempt = delivery.attempt()))]
