@@ -71,19 +71,20 @@ async fn serve_on_an_empty_directory_starts_in_under_two_seconds() {
     assert_eq!(mode & 0o777, 0o600, "generated secrets are private");
 }
 
-/// The README's `bash walkthrough` block, exactly as written.
-fn readme_walkthrough() -> String {
+/// One of the README's named bash blocks (`bash walkthrough`, `bash sms`), exactly as written.
+fn readme_block(name: &str) -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README.md");
+    let fence = format!("```bash {name}\n");
     let start = readme
-        .find("```bash walkthrough\n")
-        .expect("the README has a walkthrough block");
-    let rest = &readme[start + "```bash walkthrough\n".len()..];
+        .find(&fence)
+        .unwrap_or_else(|| panic!("the README has a `{name}` block"));
+    let rest = &readme[start + fence.len()..];
     rest[..rest.find("```").expect("the block ends")].to_owned()
 }
 
 #[tokio::test]
 async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
-    let script = readme_walkthrough();
+    let script = format!("{}\n{}", readme_block("walkthrough"), readme_block("sms"));
     for p in profiles("the README walkthrough in a shell") {
         let env = TestEnv::new(p).await;
         let server = env.serve(&[]).await;
@@ -108,9 +109,15 @@ async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
             .into_iter()
             .collect::<Result<_, _>>()
             .expect("JSON output");
-        let me = values.last().expect("the last output is /v1/auth/me");
+        let me = values
+            .iter()
+            .find(|v| v["auth_type"].is_string())
+            .expect("/v1/auth/me answered");
         assert_eq!(me["auth_type"], "api_key");
         assert_eq!(me["tenant"]["name"], "Acme");
+        let sms = values.last().expect("the last output is the message");
+        assert_eq!(sms["status"], "delivered", "the README's SMS arrives: {sms}");
+        assert_eq!(sms["attempts"][0]["provider"], "sandbox");
         env.cleanup().await;
     }
 }
