@@ -228,7 +228,9 @@ pub async fn send(p: &Platform, task: &TaskId, t: &SendSmsV1) -> Result<Outcome,
         };
         let paced = p.cache.rate_limit(&format!("pace:{}", m.from), rate).await?;
         if !paced.allowed {
-            let at = OffsetDateTime::now_utc() + paced.retry_after;
+            // Spread the waiting messages over the next seconds rather than waking them all at once.
+            let spread = Duration::from_millis(rand::rng().random_range(0..5_000));
+            let at = OffsetDateTime::now_utc() + paced.retry_after + spread;
             return Ok(Outcome::RetryAt(at, "paced: the sender's rate is spent".into()));
         }
         let provider = adapter(p, account)?;
