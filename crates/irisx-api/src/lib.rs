@@ -119,9 +119,12 @@ fn parts() -> Parts {
             .merge(routes::api_keys::router())
             .merge(routes::sms::router())
             .merge(routes::numbers::tenant())
+            .merge(routes::providers::tenant())
             .merge(routes::usage::router()),
         admin_public: routes::admin::public(),
-        admin: routes::admin::protected().merge(routes::numbers::admin()),
+        admin: routes::admin::protected()
+            .merge(routes::numbers::admin())
+            .merge(routes::providers::admin()),
         system: routes::system::router().merge(routes::callbacks::router()),
     }
 }

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 /// A tenant with a sandbox route and a number; returns (tenant id, owner token, key, account id).
 async fn sms_tenant(api: &Api, staff: &str, tag: &str, number: &str) -> (String, String, String, String) {
-    let (tenant, owner) = api.tenant_with_owner(staff, &format!("SMS {tag}"), &format!("owner@{tag}.test")).await;
+    let (tenant, owner) = api
+        .tenant_with_owner(staff, &format!("SMS {tag}"), &format!("owner@{tag}.test"))
+        .await;
     let account = api
         .post(
             "/admin/providers",
@@ -20,9 +22,13 @@ async fn sms_tenant(api: &Api, staff: &str, tag: &str, number: &str) -> (String,
         .await
         .expect(201);
     let account_id = account["id"].as_str().unwrap().to_owned();
-    api.post("/admin/routes", Auth::Bearer(staff), json!({"prefix": "+", "account_id": account_id, "cost_micros": 5000}))
-        .await
-        .expect(201);
+    api.post(
+        "/admin/routes",
+        Auth::Bearer(staff),
+        json!({"prefix": "+", "account_id": account_id, "cost_micros": 5000}),
+    )
+    .await
+    .expect(201);
     api.post(
         "/admin/phone-numbers",
         Auth::Bearer(staff),
@@ -30,7 +36,9 @@ async fn sms_tenant(api: &Api, staff: &str, tag: &str, number: &str) -> (String,
     )
     .await
     .expect(201);
-    let (_, key) = api.api_key(&owner, &["sms:send", "sms:read", "usage:read", "events:read"]).await;
+    let (_, key) = api
+        .api_key(&owner, &["sms:send", "sms:read", "usage:read", "events:read"])
+        .await;
     (tenant, owner, key, account_id)
 }
 
@@ -41,7 +49,10 @@ async fn wait_status(api: &Api, key: &str, id: &str, want: &str) -> Value {
         if m["status"] == want {
             return m;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "message never became {want}: {m}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "message never became {want}: {m}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -68,17 +79,33 @@ async fn delivered_end_to_end(profile: Profile) {
     assert_eq!(m["attempts"][0]["provider"], "sandbox");
     assert!(m["provider_message_id"].as_str().unwrap().starts_with("SB"));
     assert_eq!(m["price_micros"], 6000, "5000 cost per segment plus the 20 % markup");
-    let history: Vec<&str> = m["status_history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+    let history: Vec<&str> = m["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
     assert!(history.ends_with(&["delivered"]), "{history:?}");
-    let events = api.get(&format!("/v1/events?resource_id={id}"), Auth::Key(&key)).await.expect(200);
-    let mut types: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let events = api
+        .get(&format!("/v1/events?resource_id={id}"), Auth::Key(&key))
+        .await
+        .expect(200);
+    let mut types: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     types.reverse();
     assert_eq!(types.first(), Some(&"message.queued"));
     assert_eq!(types.last(), Some(&"message.delivered"));
     let usage = api.get("/v1/usage?channel=sms", Auth::Key(&key)).await.expect(200);
     assert_eq!(usage["data"][0]["quantity"], 1);
     assert_eq!(usage["data"][0]["price_micros"], 6000);
-    let listed = api.get("/v1/sms?tag=welcome&status=delivered", Auth::Key(&key)).await.expect(200);
+    let listed = api
+        .get("/v1/sms?tag=welcome&status=delivered", Auth::Key(&key))
+        .await
+        .expect(200);
     assert_eq!(listed["data"][0]["id"], id);
     env.cleanup().await;
 }
@@ -96,12 +123,20 @@ async fn a_permanent_refusal_fails_at_once_with_the_providers_code() {
     let api = server.api();
     let (_, _, key, _) = sms_tenant(&api, &staff, "refused", "+15550002000").await;
     let sent = api
-        .post("/v1/sms/send", Auth::Key(&key), json!({"to": "+15005550001", "from": "+15550002000", "body": "x"}))
+        .post(
+            "/v1/sms/send",
+            Auth::Key(&key),
+            json!({"to": "+15005550001", "from": "+15550002000", "body": "x"}),
+        )
         .await
         .expect(202);
     let m = wait_status(&api, &key, sent["id"].as_str().unwrap(), "failed").await;
     assert_eq!(m["error_code"], "21211");
-    assert_eq!(m["attempts"].as_array().unwrap().len(), 1, "a permanent refusal is never retried");
+    assert_eq!(
+        m["attempts"].as_array().unwrap().len(),
+        1,
+        "a permanent refusal is never retried"
+    );
     env.cleanup().await;
 }
 
@@ -111,7 +146,9 @@ async fn stop_opts_out_start_opts_in_and_please_stop_does_nothing() {
     let api = server.api();
     let (_, _, key, account) = sms_tenant(&api, &staff, "optout", "+15550003000").await;
     let inbound = |body: &str| {
-        let payload = json!({"id": format!("SBin{}", body.len()), "from": "+14155550199", "to": "+15550003000", "body": body}).to_string();
+        let payload =
+            json!({"id": format!("SBin{}", body.len()), "from": "+14155550199", "to": "+15550003000", "body": body})
+                .to_string();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let sig = irisx_providers::sms::sandbox::sign("sandbox-secret", now, payload.as_bytes());
         (payload, sig)
@@ -120,24 +157,49 @@ async fn stop_opts_out_start_opts_in_and_please_stop_does_nothing() {
         let api = api.clone();
         let account = account.clone();
         async move {
-            let headers = [("content-type", "application/json"), ("x-irisx-sandbox-signature", sig.as_str())];
-            api.raw(reqwest::Method::POST, &format!("/v1/callbacks/sms/{account}/inbound"), Auth::None, &headers, Some(payload.into_bytes())).await
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-irisx-sandbox-signature", sig.as_str()),
+            ];
+            api.raw(
+                reqwest::Method::POST,
+                &format!("/v1/callbacks/sms/{account}/inbound"),
+                Auth::None,
+                &headers,
+                Some(payload.into_bytes()),
+            )
+            .await
         }
     };
     let send = json!({"to": "+14155550199", "from": "+15550003000", "body": "hi"});
     let (p, s) = inbound("please stop");
     assert_eq!(post_inbound(p, s).await.status, 200);
-    api.post("/v1/sms/send", Auth::Key(&key), send.clone()).await.expect(202);
+    api.post("/v1/sms/send", Auth::Key(&key), send.clone())
+        .await
+        .expect(202);
     let (p, s) = inbound("  Stop ");
     assert_eq!(post_inbound(p, s).await.status, 200);
-    let refused = api.post("/v1/sms/send", Auth::Key(&key), send.clone()).await.expect(422);
+    let refused = api
+        .post("/v1/sms/send", Auth::Key(&key), send.clone())
+        .await
+        .expect(422);
     assert_eq!(refused["error"]["details"][0]["code"], "opted_out");
     let (p, s) = inbound("START");
     assert_eq!(post_inbound(p, s).await.status, 200);
-    api.post("/v1/sms/send", Auth::Key(&key), send.clone()).await.expect(202);
+    api.post("/v1/sms/send", Auth::Key(&key), send.clone())
+        .await
+        .expect(202);
     let (p, _) = inbound("STOP");
-    let forged = irisx_providers::sms::sandbox::sign("wrong-secret", time::OffsetDateTime::now_utc().unix_timestamp(), p.as_bytes());
-    assert_eq!(post_inbound(p, forged).await.status, 403, "a forged inbound callback is refused");
+    let forged = irisx_providers::sms::sandbox::sign(
+        "wrong-secret",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        p.as_bytes(),
+    );
+    assert_eq!(
+        post_inbound(p, forged).await.status,
+        403,
+        "a forged inbound callback is refused"
+    );
     api.post("/v1/sms/send", Auth::Key(&key), send).await.expect(202);
     env.cleanup().await;
 }
@@ -149,8 +211,18 @@ async fn a_from_number_the_tenant_does_not_hold_is_refused() {
     let (_, _, key, _) = sms_tenant(&api, &staff, "mine", "+15550004000").await;
     sms_tenant(&api, &staff, "theirs", "+15550005000").await;
     for from in ["+15550005000", "+15550009999"] {
-        let r = api.post("/v1/sms/send", Auth::Key(&key), json!({"to": "+14155550123", "from": from, "body": "x"})).await;
-        assert_eq!(r.expect(422)["error"]["details"][0]["code"], "number_not_held", "{from}");
+        let r = api
+            .post(
+                "/v1/sms/send",
+                Auth::Key(&key),
+                json!({"to": "+14155550123", "from": from, "body": "x"}),
+            )
+            .await;
+        assert_eq!(
+            r.expect(422)["error"]["details"][0]["code"],
+            "number_not_held",
+            "{from}"
+        );
     }
     env.cleanup().await;
 }

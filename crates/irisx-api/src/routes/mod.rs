@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
 pub mod numbers;
+pub mod providers;
 pub mod sms;
 pub mod system;
 pub mod usage;

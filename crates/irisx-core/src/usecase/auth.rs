@@ -10,19 +10,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::principal::{AdminPrincipal, Caller, TenantPrincipal};
+use super::principal::{Caller, TenantPrincipal};
+pub use super::staff_auth::{AdminLoggedIn, admin_login, admin_logout, authenticate_admin};
 use super::{LoginPolicy, Platform, RequestMeta, blocking};
 use crate::audit::{Actor, ActorKind, AuditEntry};
 use crate::auth::{IssuedToken, decoy_hash, hash_password, token_hash, verify_password};
-use crate::domain::{
-    AdminSession, AdminUser, Plan, Role, Session, Tenant, TenantStatus, User, UserStatus, hash_api_key,
-    looks_like_api_key,
-};
+use crate::domain::{Plan, Role, Session, Tenant, TenantStatus, User, UserStatus, hash_api_key, looks_like_api_key};
 use crate::error::CoreError;
-use crate::id::{AdminSessionId, SessionId, TenantId, UserId};
+use crate::id::{SessionId, TenantId, UserId};
 use crate::validate::{Checks, EmailAddress, Password, both, name};
 
-const BAD_LOGIN: &str = "invalid email or password";
+pub(super) const BAD_LOGIN: &str = "invalid email or password";
 /// A key's last-used time is written at most this often.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
@@ -48,15 +46,6 @@ pub struct LoggedIn {
     pub user: User,
     /// The user's tenant.
     pub tenant: Tenant,
-}
-
-/// A successful staff login.
-#[derive(Debug, Clone)]
-pub struct AdminLoggedIn {
-    /// The token.
-    pub token: IssuedToken,
-    /// The staff member.
-    pub admin: AdminUser,
 }
 
 /// Builds a new user from raw input, collecting every field error.
@@ -152,12 +141,12 @@ async fn open_session(p: &Platform, user: &User, meta: &RequestMeta) -> Result<I
 }
 
 /// The failure counter of one email (`kind` separates customers from staff).
-struct FailureCounter {
+pub(super) struct FailureCounter {
     key: String,
 }
 
 impl FailureCounter {
-    fn new(kind: &str, email: &str) -> Self {
+    pub(super) fn new(kind: &str, email: &str) -> Self {
         let digest = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
         Self {
             key: format!("lf:{kind}:{digest}"),
@@ -165,7 +154,7 @@ impl FailureCounter {
     }
 
     /// Refuses a locked email; otherwise waits the slowdown its failures have earned.
-    async fn gate(&self, p: &Platform) -> Result<(), CoreError> {
+    pub(super) async fn gate(&self, p: &Platform) -> Result<(), CoreError> {
         let policy = p.policy.login;
         let (count, ttl) = p.cache.get_counter(&self.key).await?;
         if count >= u64::from(policy.max_failures) {
@@ -180,12 +169,12 @@ impl FailureCounter {
     }
 
     /// Counts a failure; returns whether it locked the email.
-    async fn fail(&self, p: &Platform) -> Result<bool, CoreError> {
+    pub(super) async fn fail(&self, p: &Platform) -> Result<bool, CoreError> {
         let n = p.cache.incr(&self.key, p.policy.login.lockout).await?;
         Ok(n == u64::from(p.policy.login.max_failures))
     }
 
-    async fn clear(&self, p: &Platform) -> Result<(), CoreError> {
+    pub(super) async fn clear(&self, p: &Platform) -> Result<(), CoreError> {
         Ok(p.cache.delete(&self.key).await?)
     }
 }
@@ -196,7 +185,7 @@ fn slowdown(policy: &LoginPolicy, failures: u64) -> Option<Duration> {
     Some((policy.slowdown_step * factor).min(policy.slowdown_max))
 }
 
-fn anonymous(meta: &RequestMeta) -> Actor {
+pub(super) fn anonymous(meta: &RequestMeta) -> Actor {
     Actor {
         kind: ActorKind::Anonymous,
         id: None,
@@ -399,91 +388,6 @@ pub async fn change_password(
     p.store
         .set_user_password(&user.tenant_id, &user.id, &new_hash, Some(session), &audit)
         .await?;
-    Ok(())
-}
-
-/// Logs a member of the platform staff in.
-pub async fn admin_login(
-    p: &Platform,
-    email: &str,
-    password: &str,
-    meta: &RequestMeta,
-) -> Result<AdminLoggedIn, CoreError> {
-    let counter = FailureCounter::new("admin", email);
-    counter.gate(p).await?;
-    let found = p.store.find_admin_by_email(&email.trim().to_lowercase()).await?;
-    let hash = found
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |a| a.password_hash.clone());
-    let pw = password.to_owned();
-    let ok = blocking(move || verify_password(&hash, &pw)).await?;
-    let Some(admin) = found.filter(|a| ok && a.status == UserStatus::Active) else {
-        let locked = counter.fail(p).await?;
-        let action = if locked {
-            "admin.locked_out"
-        } else {
-            "admin.login_failed"
-        };
-        let entry = AuditEntry::new(&anonymous(meta), action).details(json!({"email": email.trim().to_lowercase()}));
-        p.store.append_audit(&entry).await?;
-        return Err(CoreError::Unauthenticated(BAD_LOGIN.into()));
-    };
-    counter.clear(p).await?;
-    let now = OffsetDateTime::now_utc();
-    let sid = AdminSessionId::new();
-    let token = p.tokens.issue_admin(&admin.id, &admin.email, admin.role, &sid, now)?;
-    let session = AdminSession {
-        id: sid,
-        admin_id: admin.id.clone(),
-        token_hash: token_hash(&token.token),
-        created_at: now,
-        expires_at: token.expires_at,
-        revoked_at: None,
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
-    };
-    p.store.create_admin_session(&session).await?;
-    let actor = Actor {
-        kind: ActorKind::Admin,
-        id: Some(admin.id.to_string()),
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
-    };
-    p.store
-        .append_audit(&AuditEntry::new(&actor, "admin.logged_in").target("admin_user", &admin.id))
-        .await?;
-    Ok(AdminLoggedIn { token, admin })
-}
-
-/// Authenticates a staff bearer token.
-pub async fn authenticate_admin(p: &Platform, token: &str, meta: &RequestMeta) -> Result<AdminPrincipal, CoreError> {
-    let claims = p.tokens.verify_admin(token)?;
-    let ended = || CoreError::Unauthenticated("the session has ended; log in again".into());
-    let (session, admin) = p
-        .store
-        .find_admin_session(&token_hash(token))
-        .await?
-        .ok_or_else(ended)?;
-    if session.id != claims.jti || session.revoked_at.is_some() || session.expires_at <= OffsetDateTime::now_utc() {
-        return Err(ended());
-    }
-    if admin.status != UserStatus::Active {
-        return Err(CoreError::Unauthenticated("this staff account is disabled".into()));
-    }
-    Ok(AdminPrincipal {
-        admin,
-        session,
-        meta: meta.clone(),
-    })
-}
-
-/// Ends a staff session.
-pub async fn admin_logout(p: &Platform, principal: &AdminPrincipal) -> Result<(), CoreError> {
-    p.store
-        .revoke_admin_session(&principal.session.id, OffsetDateTime::now_utc())
-        .await?;
-    let entry = AuditEntry::new(&principal.actor(), "admin.logged_out").target("admin_user", &principal.admin.id);
-    p.store.append_audit(&entry).await?;
     Ok(())
 }
 

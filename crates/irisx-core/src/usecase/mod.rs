@@ -11,6 +11,7 @@ pub mod principal;
 pub mod rate;
 pub mod receipts;
 pub mod sms;
+pub mod staff_auth;
 pub mod tenants;
 pub mod users;
 
