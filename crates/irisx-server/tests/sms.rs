@@ -226,3 +226,35 @@ async fn a_from_number_the_tenant_does_not_hold_is_refused() {
     }
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_message_waits_and_can_be_canceled_once() {
+    let (env, server, staff) = boot(Profile::Embedded).await;
+    let api = server.api();
+    let (_, _, key, _) = sms_tenant(&api, &staff, "later", "+15550006000").await;
+    let at = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = json!({"to": "+14155550123", "from": "+15550006000", "body": "later", "send_at": at});
+    let sent = api.post("/v1/sms/send", Auth::Key(&key), body).await.expect(202);
+    let id = sent["id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = api.get(&format!("/v1/sms/{id}"), Auth::Key(&key)).await.expect(200);
+    assert_eq!(m["status"], "queued", "nothing is sent before send_at");
+    assert!(m["attempts"].as_array().unwrap().is_empty());
+    let canceled = api
+        .post(&format!("/v1/sms/{id}/cancel"), Auth::Key(&key), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(canceled["status"], "canceled");
+    assert_eq!(
+        api.post(&format!("/v1/sms/{id}/cancel"), Auth::Key(&key), json!({}))
+            .await
+            .expect(409)["error"]["code"],
+        "conflict"
+    );
+    let past = json!({"to": "+14155550123", "from": "+15550006000", "body": "x", "send_at": "2020-01-01T00:00:00Z"});
+    let r = api.post("/v1/sms/send", Auth::Key(&key), past).await.expect(422);
+    assert_eq!(r["error"]["details"][0]["field"], "send_at");
+    env.cleanup().await;
+}
