@@ -201,6 +201,27 @@ async fn stop_opts_out_start_opts_in_and_please_stop_does_nothing() {
         "a forged inbound callback is refused"
     );
     api.post("/v1/sms/send", Auth::Key(&key), send).await.expect(202);
+    let (p, s) = inbound("Help");
+    assert_eq!(post_inbound(p, s).await.status, 200);
+    let replies = api
+        .get("/v1/sms?to=%2B14155550199&from=%2B15550003000", Auth::Key(&key))
+        .await
+        .expect(200);
+    let help = replies["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["body"].as_str().unwrap_or("").contains("Reply STOP"));
+    assert!(help, "HELP is answered with the number's help text: {replies}");
+    let received = api
+        .get("/v1/sms?from=%2B14155550199", Auth::Key(&key))
+        .await
+        .expect(200);
+    assert_eq!(
+        received["data"].as_array().unwrap().len(),
+        4,
+        "every verified inbound message is stored, the forged one is not"
+    );
     env.cleanup().await;
 }
 
