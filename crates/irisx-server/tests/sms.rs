@@ -279,3 +279,58 @@ async fn a_scheduled_message_waits_and_can_be_canceled_once() {
     assert_eq!(r["error"]["details"][0]["field"], "send_at");
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_late_receipt_is_kept_in_the_history_but_never_moves_a_message_backwards() {
+    let (env, server, staff) = boot(Profile::Embedded).await;
+    let api = server.api();
+    let (_, _, key, account) = sms_tenant(&api, &staff, "late", "+15550007000").await;
+    let sent = api
+        .post(
+            "/v1/sms/send",
+            Auth::Key(&key),
+            json!({"to": "+14155550123", "from": "+15550007000", "body": "x"}),
+        )
+        .await
+        .expect(202);
+    let id = sent["id"].as_str().unwrap();
+    let m = wait_status(&api, &key, id, "delivered").await;
+    let receipt =
+        json!({"message_id": m["provider_message_id"], "status": "sent", "error_code": null, "occurred_at": 1})
+            .to_string();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let post = |sig: String, body: String| {
+        let (api, account) = (api.clone(), account.clone());
+        async move {
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-irisx-sandbox-signature", sig.as_str()),
+            ];
+            api.raw(
+                reqwest::Method::POST,
+                &format!("/v1/callbacks/sms/{account}/status"),
+                Auth::None,
+                &headers,
+                Some(body.into_bytes()),
+            )
+            .await
+        }
+    };
+    let stale = irisx_providers::sms::sandbox::sign("sandbox-secret", now - 3600, receipt.as_bytes());
+    assert_eq!(
+        post(stale, receipt.clone()).await.expect(403)["error"]["code"],
+        "forbidden",
+        "a stale receipt is refused"
+    );
+    let good = irisx_providers::sms::sandbox::sign("sandbox-secret", now, receipt.as_bytes());
+    assert_eq!(post(good, receipt).await.status, 200);
+    let after = api.get(&format!("/v1/sms/{id}"), Auth::Key(&key)).await.expect(200);
+    assert_eq!(after["status"], "delivered");
+    let history = after["status_history"].as_array().unwrap();
+    let kept = history
+        .iter()
+        .filter(|h| h["status"] == "sent" && h["applied"] == false)
+        .count();
+    assert_eq!(kept, 1, "the late `sent` is in the history, unapplied: {history:?}");
+    env.cleanup().await;
+}
