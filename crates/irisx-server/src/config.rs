@@ -79,6 +79,9 @@ pub struct Config {
     pub login_lockout_secs: u64,
     /// Requests per minute per client IP on sign-up and login.
     pub public_rate_per_minute: u32,
+    /// SMS per second by sender type and per provider account (`IRISX_SMS_PACE__LONG_CODE=1`, `__TOLL_FREE`,
+    /// `__SHORT_CODE`, `__PER_PROVIDER`).
+    pub sms_pace: irisx_core::usecase::SmsPace,
     /// Per-plan limits: requests per minute per key (`free`, `starter`, `growth`, `enterprise`).
     pub plan_key_limits: PlanNumbers,
     /// Per-plan limits: requests per minute per tenant.
@@ -150,6 +153,7 @@ impl Default for Config {
             login_max_failures: 5,
             login_lockout_secs: 900,
             public_rate_per_minute: 30,
+            sms_pace: irisx_core::usecase::SmsPace::default(),
             plan_key_limits: PlanNumbers {
                 free: plans.free.per_key_per_minute,
                 starter: plans.starter.per_key_per_minute,

@@ -65,6 +65,7 @@ fn policy(cfg: &Config) -> Policy {
             limit: cfg.public_rate_per_minute,
             period: Duration::from_secs(60),
         },
+        sms_pace: cfg.sms_pace,
     }
 }
 

@@ -35,12 +35,42 @@ const BREAKER_OPEN: Duration = Duration::from_secs(30);
 /// Tenant price = provider cost × (100 + markup) / 100.
 const MARKUP_PERCENT: i64 = 20;
 
-fn pace(sender: SenderType) -> u32 {
+fn pace(p: &Platform, sender: SenderType) -> u32 {
+    let pace = p.policy.sms_pace;
     match sender {
-        SenderType::LongCode => 1,
-        SenderType::TollFree => 3,
-        SenderType::ShortCode | SenderType::Alphanumeric => 100,
+        SenderType::LongCode => pace.long_code,
+        SenderType::TollFree => pace.toll_free,
+        SenderType::ShortCode | SenderType::Alphanumeric => pace.short_code,
     }
+}
+
+/// Takes one send from the sender's and the account's pace; when either is spent, the time to wait.
+async fn paced(
+    p: &Platform,
+    m: &Message,
+    sender: SenderType,
+    account: &ProviderAccount,
+) -> Result<Option<Duration>, CoreError> {
+    let second = Duration::from_secs(1);
+    let by_sender = p
+        .cache
+        .rate_limit(
+            &format!("pace:s:{}", m.from),
+            Rate {
+                limit: pace(p, sender),
+                period: second,
+            },
+        )
+        .await?;
+    if !by_sender.allowed {
+        return Ok(Some(by_sender.retry_after));
+    }
+    let limit = p.policy.sms_pace.per_provider;
+    let by_account = p
+        .cache
+        .rate_limit(&format!("pace:a:{}", account.id), Rate { limit, period: second })
+        .await?;
+    Ok((!by_account.allowed).then_some(by_account.retry_after))
 }
 
 /// Exponential backoff with jitter: 1 s, 2 s, 4 s … (±25 %), at least the provider's `Retry-After`.
@@ -222,16 +252,14 @@ pub async fn send(p: &Platform, task: &TaskId, t: &SendSmsV1) -> Result<Outcome,
             .find_phone_number(&m.from)
             .await?
             .map_or(SenderType::LongCode, |n| n.sender_type);
-        let rate = Rate {
-            limit: pace(sender),
-            period: Duration::from_secs(1),
-        };
-        let paced = p.cache.rate_limit(&format!("pace:{}", m.from), rate).await?;
-        if !paced.allowed {
+        if let Some(wait) = paced(p, &m, sender, account).await? {
             // Spread the waiting messages over the next seconds rather than waking them all at once.
             let spread = Duration::from_millis(rand::rng().random_range(0..5_000));
-            let at = OffsetDateTime::now_utc() + paced.retry_after + spread;
-            return Ok(Outcome::RetryAt(at, "paced: the sender's rate is spent".into()));
+            let at = OffsetDateTime::now_utc() + wait + spread;
+            return Ok(Outcome::RetryAt(
+                at,
+                "paced: the sender's or the provider's rate is spent".into(),
+            ));
         }
         let provider = adapter(p, account)?;
         let sms = outbound(p, &m, account)?;

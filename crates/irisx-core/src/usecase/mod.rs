@@ -61,6 +61,32 @@ pub struct Policy {
     pub plans: PlanLimits,
     /// Rate limit per client IP on the unauthenticated routes (signup, login).
     pub public_rate: Rate,
+    /// SMS messages per second per sender type and per provider account.
+    pub sms_pace: SmsPace,
+}
+
+/// SMS messages per second: carriers' limits per kind of sender, and a ceiling per provider account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SmsPace {
+    /// A 10-digit long code (default 1).
+    pub long_code: u32,
+    /// A toll-free number (default 3).
+    pub toll_free: u32,
+    /// A short code or an alphanumeric sender id (default 100).
+    pub short_code: u32,
+    /// One provider account, all senders together (default 500).
+    pub per_provider: u32,
+}
+
+impl Default for SmsPace {
+    fn default() -> Self {
+        Self {
+            long_code: 1,
+            toll_free: 3,
+            short_code: 100,
+            per_provider: 500,
+        }
+    }
 }
 
 impl Default for Policy {
@@ -73,6 +99,7 @@ impl Default for Policy {
                 limit: 30,
                 period: Duration::from_secs(60),
             },
+            sms_pace: SmsPace::default(),
         }
     }
 }
