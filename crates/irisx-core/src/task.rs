@@ -165,6 +165,30 @@ pub struct OutboxEntry {
     pub payload: String,
     /// How many times it has been published.
     pub attempts: u32,
+    /// How many times it was rescheduled; part of its de-duplication id, so a rescheduled run is not dropped
+    /// as a repeat of the previous one.
+    pub generation: u32,
+}
+
+impl OutboxEntry {
+    /// The queue's de-duplication id: the task id, then `:<generation>` once it has been rescheduled.
+    pub fn delivery_id(&self) -> String {
+        delivery_id(&self.id, self.generation)
+    }
+}
+
+/// The queue message id of a task's generation: the task id, then `:<generation>` once it has been rescheduled.
+pub fn delivery_id(task: &TaskId, generation: u32) -> String {
+    if generation == 0 {
+        task.to_string()
+    } else {
+        format!("{task}:{generation}")
+    }
+}
+
+/// The task id inside a queue message id (see [`delivery_id`]).
+pub fn task_of_delivery(id: &str) -> Result<TaskId, crate::id::IdParseError> {
+    id.split_once(':').map_or(id, |(task, _)| task).parse()
 }
 
 /// Outbox figures for `/metrics`.
@@ -191,6 +215,17 @@ mod tests {
         assert_eq!(json["type"], "tenant.purge.v1");
         assert_eq!(serde_json::from_value::<Task>(json).unwrap(), t);
         assert_eq!(t.subject().as_str(), "platform.maintenance");
+    }
+
+    #[test]
+    fn a_rescheduled_generation_has_its_own_delivery_id_that_leads_back_to_the_task() {
+        let id = TaskId::new();
+        assert_eq!(delivery_id(&id, 0), id.to_string());
+        let second = delivery_id(&id, 2);
+        assert_eq!(second, format!("{id}:2"));
+        assert_eq!(task_of_delivery(&second).unwrap(), id);
+        assert_eq!(task_of_delivery(id.as_str()).unwrap(), id);
+        assert!(task_of_delivery("nonsense:1").is_err());
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl OutboxRelay {
             .map(|entry| async move {
                 let message = OutgoingMessage {
                     subject: entry.subject,
-                    id: entry.id.to_string(),
+                    id: entry.delivery_id(),
                     payload: Bytes::from(entry.payload),
                 };
                 (entry.id, self.queue.publish(message).await)

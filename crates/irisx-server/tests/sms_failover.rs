@@ -319,7 +319,6 @@ async fn fails_over_after_three_503s(profile: Profile) {
 }
 
 #[tokio::test]
-#[ignore = "bug: a rescheduled task is republished under its task id and dropped as a queue duplicate for 120 s, so its retry runs minutes late"]
 async fn a_provider_answering_503_three_times_is_retried_with_backoff_then_the_next_route_sends_the_message() {
     for p in profiles("failover after 503") {
         fails_over_after_three_503s(p).await;
@@ -374,7 +373,6 @@ async fn reconciles_a_listed_message(profile: Profile) {
 }
 
 #[tokio::test]
-#[ignore = "bug: a rescheduled task is republished under its task id and dropped as a queue duplicate for 120 s, so its retry runs minutes late"]
 async fn a_send_that_times_out_is_reconciled_with_the_same_provider_and_not_resent_when_that_provider_lists_it() {
     for p in profiles("reconciled, listed") {
         reconciles_a_listed_message(p).await;
@@ -410,7 +408,6 @@ async fn resends_only_after_reconciling(profile: Profile) {
 }
 
 #[tokio::test]
-#[ignore = "bug: a rescheduled task is republished under its task id and dropped as a queue duplicate for 120 s, so its retry runs minutes late"]
 async fn a_send_that_times_out_is_sent_again_only_after_the_same_provider_reports_it_never_stored_it() {
     for p in profiles("reconciled, absent") {
         resends_only_after_reconciling(p).await;
@@ -435,7 +432,6 @@ async fn honours_retry_after(profile: Profile) {
 }
 
 #[tokio::test]
-#[ignore = "bug: a rescheduled task is republished under its task id and dropped as a queue duplicate for 120 s, so its retry runs minutes late"]
 async fn a_429_with_retry_after_2_makes_the_next_try_wait_at_least_2_seconds() {
     for p in profiles("Retry-After") {
         honours_retry_after(p).await;

@@ -219,6 +219,7 @@ pub(crate) fn outbox_entry(r: &impl Cols) -> sqlx::Result<OutboxEntry> {
             .ok_or_else(|| sqlx::Error::Decode(format!("stored subject `{subject}` is unknown").into()))?,
         payload: r.text("payload")?,
         attempts: u32::try_from(r.int("attempts")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        generation: u32::try_from(r.int("generation")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
 

@@ -94,7 +94,7 @@ async fn claim_outbox(
            SELECT id FROM outbox WHERE completed_at IS NULL AND failed_at IS NULL \
            AND ((published_at IS NULL AND available_at <= $1) OR published_at < $2) \
            ORDER BY id LIMIT $3) \
-         RETURNING id, subject, payload, attempts",
+         RETURNING id, subject, payload, attempts, generation",
     )
     .bind(&now)
     .bind(ts(republish_before))

@@ -169,7 +169,7 @@ impl Worker {
     #[tracing::instrument(skip_all, fields(task_id = delivery.id(), attempt = delivery.attempt()))]
     async fn process(&self, delivery: Box<dyn Delivery>) {
         let store = &self.platform.store;
-        let Ok(id) = delivery.id().parse::<TaskId>() else {
+        let Ok(id) = irisx_core::task::task_of_delivery(delivery.id()) else {
             tracing::error!("message without a task id; dropping it");
             settle(delivery.give_up().await);
             return;

@@ -115,14 +115,16 @@ pub async fn complete_reschedule_and_fail_move_a_task_and_finished_tasks_stay_fi
         .reschedule_task(&ids[1], now() - Duration::seconds(1), "busy")
         .await
         .unwrap();
-    assert!(
-        store
-            .claim_outbox(10, long_ago())
-            .await
-            .unwrap()
-            .iter()
-            .any(|e| e.id == ids[1])
+    let again = store.claim_outbox(10, long_ago()).await.unwrap();
+    let rescheduled = again
+        .iter()
+        .find(|e| e.id == ids[1])
+        .expect("a rescheduled task is claimable when due");
+    assert_eq!(
+        rescheduled.generation, 2,
+        "each reschedule is a new generation with its own delivery id"
     );
+    assert_eq!(rescheduled.delivery_id(), format!("{}:2", ids[1]));
     store.fail_task(&ids[2], "permanent").await.unwrap();
     assert_eq!(store.task_state(&ids[2]).await.unwrap(), Some(TaskState::Failed));
     store.reschedule_task(&ids[2], now(), "late").await.unwrap();

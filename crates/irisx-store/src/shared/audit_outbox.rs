@@ -130,7 +130,7 @@ macro_rules! audit_outbox_sql {
         /// Schedules a pending task again at `at`, unpublished until then.
         pub(crate) async fn reschedule_task(pool: &Pool<Db>, id: &TaskId, at: OffsetDateTime, error: &str) -> StoreResult<()> {
             let q = sqlx::query(
-                "UPDATE outbox SET available_at = $2, published_at = NULL, last_error = $3 \
+                "UPDATE outbox SET available_at = $2, published_at = NULL, last_error = $3, generation = generation + 1 \
                  WHERE id = $1 AND completed_at IS NULL AND failed_at IS NULL",
             )
             .bind(id.as_str())
