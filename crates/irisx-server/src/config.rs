@@ -84,6 +84,8 @@ pub struct Config {
     pub sms_pace: irisx_core::usecase::SmsPace,
     /// Per-plan limits: requests per minute per key (`free`, `starter`, `growth`, `enterprise`).
     pub plan_key_limits: PlanNumbers,
+    /// Per-plan markup over provider cost, in percent (`IRISX_PLAN_MARKUP_PERCENT__FREE=20`, …).
+    pub plan_markup_percent: PlanNumbers,
     /// Per-plan limits: requests per minute per tenant.
     pub plan_tenant_limits: PlanNumbers,
     /// How often the outbox relay polls when not woken, in milliseconds.
@@ -159,6 +161,15 @@ impl Default for Config {
                 starter: plans.starter.per_key_per_minute,
                 growth: plans.growth.per_key_per_minute,
                 enterprise: plans.enterprise.per_key_per_minute,
+            },
+            plan_markup_percent: {
+                let m = irisx_core::usecase::PlanMarkup::default();
+                PlanNumbers {
+                    free: m.free,
+                    starter: m.starter,
+                    growth: m.growth,
+                    enterprise: m.enterprise,
+                }
             },
             plan_tenant_limits: PlanNumbers {
                 free: plans.free.per_tenant_per_minute,

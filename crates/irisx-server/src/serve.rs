@@ -10,7 +10,7 @@ use irisx_core::auth::TokenSigner;
 use irisx_core::crypto::SecretBox;
 use irisx_core::ports::cache::Rate;
 use irisx_core::ports::queue::Queue;
-use irisx_core::usecase::{LoginPolicy, PlanLimit, PlanLimits, Platform, Policy};
+use irisx_core::usecase::{LoginPolicy, PlanLimit, PlanLimits, PlanMarkup, Platform, Policy};
 use irisx_queue::{OutboxRelay, QueueOptions, RelayOptions};
 use irisx_worker::{Maintenance, Worker, WorkerOptions};
 use secrecy::ExposeSecret;
@@ -64,6 +64,15 @@ fn policy(cfg: &Config) -> Policy {
         public_rate: Rate {
             limit: cfg.public_rate_per_minute,
             period: Duration::from_secs(60),
+        },
+        markup: {
+            let m = cfg.plan_markup_percent;
+            PlanMarkup {
+                free: m.free,
+                starter: m.starter,
+                growth: m.growth,
+                enterprise: m.enterprise,
+            }
         },
         sms_pace: cfg.sms_pace,
     }

@@ -338,3 +338,33 @@ async fn a_late_receipt_is_kept_in_the_history_but_never_moves_a_message_backwar
     );
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_price_is_the_route_cost_plus_the_markup_of_the_tenants_plan() {
+    let mut env = TestEnv::new(Profile::Embedded).await;
+    env.set("IRISX_PLAN_MARKUP_PERCENT__ENTERPRISE", "5");
+    let (env, server, staff) = boot_in(env).await;
+    let api = server.api();
+    let (tenant, _, key, _) = sms_tenant(&api, &staff, "priced", "+15550008000").await;
+    api.patch(
+        &format!("/admin/tenants/{tenant}"),
+        Auth::Bearer(&staff),
+        json!({"plan": "enterprise"}),
+    )
+    .await
+    .expect(200);
+    // Two GSM-7 segments at 5000 each, plus 5 %.
+    let body = "x".repeat(200);
+    let sent = api
+        .post(
+            "/v1/sms/send",
+            Auth::Key(&key),
+            json!({"to": "+14155550123", "from": "+15550008000", "body": body}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(sent["segments"], 2);
+    let m = wait_status(&api, &key, sent["id"].as_str().unwrap(), "delivered").await;
+    assert_eq!(m["price_micros"], 10_500);
+    env.cleanup().await;
+}

@@ -32,8 +32,6 @@ pub const TRIES_PER_PROVIDER: usize = 3;
 const BREAKER_FAILURES: u64 = 5;
 /// How long an open circuit keeps an account out.
 const BREAKER_OPEN: Duration = Duration::from_secs(30);
-/// Tenant price = provider cost × (100 + markup) / 100.
-const MARKUP_PERCENT: i64 = 20;
 
 fn pace(p: &Platform, sender: SenderType) -> u32 {
     let pace = p.policy.sms_pace;
@@ -135,7 +133,8 @@ async fn record_sent(
 ) -> Result<Outcome, CoreError> {
     let segments = i64::from(ok.segments.unwrap_or(m.segments).max(1));
     let cost = route.cost_micros * segments;
-    let price = cost * (100 + MARKUP_PERCENT) / 100;
+    let plan = p.store.get_tenant(&m.tenant_id).await?.plan;
+    let price = p.policy.markup.price(plan, cost);
     let mut after = m.clone();
     after.status = if ok.status.is_final() || ok.status == DeliveryStatus::Sent {
         ok.status

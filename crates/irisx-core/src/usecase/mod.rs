@@ -63,6 +63,49 @@ pub struct Policy {
     pub public_rate: Rate,
     /// SMS messages per second per sender type and per provider account.
     pub sms_pace: SmsPace,
+    /// What each plan pays over the provider's cost, in percent.
+    pub markup: PlanMarkup,
+}
+
+/// The markup over provider cost each plan pays, in percent: price = cost × (100 + markup) / 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanMarkup {
+    /// Free plan (default 20).
+    pub free: u32,
+    /// Starter plan (default 15).
+    pub starter: u32,
+    /// Growth plan (default 10).
+    pub growth: u32,
+    /// Enterprise plan (default 5).
+    pub enterprise: u32,
+}
+
+impl Default for PlanMarkup {
+    fn default() -> Self {
+        Self {
+            free: 20,
+            starter: 15,
+            growth: 10,
+            enterprise: 5,
+        }
+    }
+}
+
+impl PlanMarkup {
+    /// The markup of a plan.
+    pub fn of(&self, plan: Plan) -> u32 {
+        match plan {
+            Plan::Free => self.free,
+            Plan::Starter => self.starter,
+            Plan::Growth => self.growth,
+            Plan::Enterprise => self.enterprise,
+        }
+    }
+
+    /// The tenant's price for a provider cost, rounded down to the micro-unit.
+    pub fn price(&self, plan: Plan, cost_micros: i64) -> i64 {
+        cost_micros * (100 + i64::from(self.of(plan))) / 100
+    }
 }
 
 /// SMS messages per second: carriers' limits per kind of sender, and a ceiling per provider account.
@@ -100,6 +143,7 @@ impl Default for Policy {
                 period: Duration::from_secs(60),
             },
             sms_pace: SmsPace::default(),
+            markup: PlanMarkup::default(),
         }
     }
 }
@@ -202,4 +246,17 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| crate::CoreError::Internal(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_price_is_the_cost_plus_the_plans_markup() {
+        let m = PlanMarkup::default();
+        assert_eq!(m.price(Plan::Free, 5000), 6000);
+        assert_eq!(m.price(Plan::Enterprise, 10_000), 10_500);
+        assert_eq!(m.price(Plan::Growth, 0), 0);
+    }
 }
