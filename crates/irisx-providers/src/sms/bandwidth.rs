@@ -19,13 +19,12 @@ use irisx_core::sms::provider::{
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::BuildError;
 use crate::http::{error_body, json_body, status_error, transport_error};
-use crate::signing::same;
+use crate::signing::verify_basic;
 
 const BASE_URL: &str = "https://messaging.bandwidth.com";
 /// The furthest `expiration` Bandwidth accepts (five days; the bound is not confirmed in its spec).
@@ -281,21 +280,7 @@ impl SmsProvider for Bandwidth {
     }
 
     fn verify(&self, req: &CallbackRequest) -> Result<(), CallbackError> {
-        let given = req
-            .header("authorization")
-            .ok_or_else(|| CallbackError::Signature("no Authorization header".into()))?;
-        let given = given
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|(_, b64)| B64.decode(b64.trim()).ok())
-            .ok_or_else(|| CallbackError::Signature("Authorization is not HTTP Basic".into()))?;
-        let want = format!("{}:{}", self.creds.callback_username, self.creds.callback_password);
-        // Digests have one length, so the comparison reveals nothing about the configured credentials' length.
-        if same(&Sha256::digest(&given), &Sha256::digest(want.as_bytes())) {
-            Ok(())
-        } else {
-            Err(CallbackError::Signature("the callback credentials do not match".into()))
-        }
+        verify_basic(req, &self.creds.callback_username, &self.creds.callback_password)
     }
 
     fn parse_status(&self, req: &CallbackRequest) -> Result<Vec<StatusUpdate>, CallbackError> {

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{BuildError, form};
+use super::{BuildError, form, msisdn};
 use crate::http::{error_body, json_body, status_error, transport_error};
 use crate::signing::{hmac_sha256, same};
 
@@ -286,11 +286,6 @@ fn timestamp(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(&s.replace(' ', "+"), &Rfc3339))
         .ok()
-}
-
-/// MessageBird writes numbers as international digits without `+`; numbers get it back, sender names do not.
-fn msisdn(s: &str) -> String {
-    E164::parse("msisdn", &format!("+{s}")).map_or_else(|_| s.to_owned(), |n| n.as_str().to_owned())
 }
 
 fn bad(why: &str) -> CallbackError {

@@ -33,6 +33,12 @@ pub enum BuildError {
     Unsupported(&'static str),
 }
 
+/// A number some vendors write as international digits without `+`: numbers get it back, sender names and
+/// short codes stay as they are.
+pub(crate) fn msisdn(s: &str) -> String {
+    irisx_core::sms::E164::parse("msisdn", &format!("+{s}")).map_or_else(|_| s.to_owned(), |n| n.as_str().to_owned())
+}
+
 /// Reads a vendor's credentials from their stored JSON.
 pub fn credentials<T: DeserializeOwned>(kind: ProviderKind, json: &serde_json::Value) -> Result<T, BuildError> {
     serde_json::from_value(json.clone()).map_err(|source| BuildError::Credentials {

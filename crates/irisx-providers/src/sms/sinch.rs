@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::BuildError;
+use super::{BuildError, msisdn};
 use crate::http::{error_body, json_body, status_error, transport_error};
-use crate::signing::same;
+use crate::signing::verify_basic;
 
 /// The regions of the XMS API, each with its own host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -199,11 +199,6 @@ fn update_from_recipient_report(r: &Value) -> Option<StatusUpdate> {
     ))
 }
 
-/// Sinch writes numbers as international digits without `+`; numbers get it back, short codes do not.
-fn msisdn(s: &str) -> String {
-    E164::parse("msisdn", &format!("+{s}")).map_or_else(|_| s.to_owned(), |n| n.as_str().to_owned())
-}
-
 fn json(req: &CallbackRequest) -> Result<Value, CallbackError> {
     serde_json::from_slice(&req.body).map_err(|e| CallbackError::Malformed(format!("the body is not JSON: {e}")))
 }
@@ -297,22 +292,7 @@ impl SmsProvider for Sinch {
     }
 
     fn verify(&self, req: &CallbackRequest) -> Result<(), CallbackError> {
-        let given = req
-            .header("authorization")
-            .ok_or_else(|| CallbackError::Signature("no Authorization header".into()))?;
-        let credentials = given
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|(_, c)| B64.decode(c.trim()).ok())
-            .ok_or_else(|| CallbackError::Signature("Authorization is not Basic credentials".into()))?;
-        let want = format!("{}:{}", self.creds.callback_username, self.creds.callback_password);
-        if same(&credentials, want.as_bytes()) {
-            Ok(())
-        } else {
-            Err(CallbackError::Signature(
-                "the Basic credentials are not this plan's".into(),
-            ))
-        }
+        verify_basic(req, &self.creds.callback_username, &self.creds.callback_password)
     }
 
     fn parse_status(&self, req: &CallbackRequest) -> Result<Vec<StatusUpdate>, CallbackError> {
