@@ -237,6 +237,11 @@ pub async fn send(p: &Platform, task: &TaskId, t: &SendSmsV1) -> Result<Outcome,
     {
         return reconcile(p, task, &m, route, account).await;
     }
+    let sender = p
+        .messaging
+        .find_phone_number(&m.from)
+        .await?
+        .map_or(SenderType::LongCode, |n| n.sender_type);
     let mut last_error = None;
     for (route, account) in &routes {
         let tries = attempts
@@ -246,11 +251,6 @@ pub async fn send(p: &Platform, task: &TaskId, t: &SendSmsV1) -> Result<Outcome,
         if tries >= TRIES_PER_PROVIDER || breaker_open(p, account).await {
             continue;
         }
-        let sender = p
-            .messaging
-            .find_phone_number(&m.from)
-            .await?
-            .map_or(SenderType::LongCode, |n| n.sender_type);
         if let Some(wait) = paced(p, &m, sender, account).await? {
             // Spread the waiting messages over the next seconds rather than waking them all at once.
             let spread = Duration::from_millis(rand::rng().random_range(0..5_000));
