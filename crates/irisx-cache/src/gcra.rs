@@ -60,6 +60,16 @@ pub(crate) fn step(rate: Rate, stored_tat: Option<i64>, now_us: i64) -> Step {
     }
 }
 
+/// A reservation at `now_us`: the TAT to store and the wait until the reserved slot. Mirrored by the Redis
+/// script. A rate of zero is treated as one per period.
+pub(crate) fn reserve(rate: Rate, stored_tat: Option<i64>, now_us: i64) -> (i64, Duration) {
+    let period = period_us(rate);
+    let interval = interval_us(rate);
+    let tat = stored_tat.unwrap_or(now_us).max(now_us);
+    let new_tat = tat + interval;
+    (new_tat, micros(new_tat - period - now_us))
+}
+
 /// A refusal.
 pub(crate) fn refused(rate: Rate, reset_after: Duration, retry_after: Duration) -> RateDecision {
     RateDecision {
@@ -78,6 +88,23 @@ pub(crate) fn micros(us: i64) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reservations_take_consecutive_slots_after_the_burst() {
+        let rate = super::Rate {
+            limit: 2,
+            period: std::time::Duration::from_secs(1),
+        };
+        let mut tat = None;
+        let waits: Vec<_> = (0..5)
+            .map(|_| {
+                let (t, wait) = super::reserve(rate, tat, 0);
+                tat = Some(t);
+                wait.as_millis()
+            })
+            .collect();
+        assert_eq!(waits, [0, 0, 500, 1000, 1500]);
+    }
+
     use super::*;
 
     fn rate(limit: u32, ms: u64) -> Rate {

@@ -129,6 +129,28 @@ impl Cache for MemoryCache {
         }))
     }
 
+    async fn reserve(&self, key: &str, rate: Rate) -> Result<Duration, CacheError> {
+        Ok(self.with(key, |map, now| {
+            let now_us = self.now_us(now);
+            let stored = match map.get(key) {
+                Some(Entry {
+                    value: Value::Tat(tat), ..
+                }) => Some(*tat),
+                _ => None,
+            };
+            let (new_tat, wait) = gcra::reserve(rate, stored, now_us);
+            let expires_at = now + gcra::micros(new_tat - now_us);
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value: Value::Tat(new_tat),
+                    expires_at,
+                },
+            );
+            wait
+        }))
+    }
+
     async fn set_flag(&self, key: &str, ttl: Duration) -> Result<(), CacheError> {
         self.with(key, |map, now| {
             map.insert(

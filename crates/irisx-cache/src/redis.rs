@@ -30,6 +30,20 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.max(1, math.
 return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
 ";
 
+/// A GCRA reservation, mirroring [`gcra::reserve`]. KEYS[1] the key; ARGV[1] period (µs); ARGV[2] interval
+/// (µs). Returns the wait until the reserved slot, in µs.
+const RESERVE_LUA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local period = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
+return math.max(0, new_tat - period - now)
+";
+
 /// INCR, with the TTL set by the first increment only. KEYS[1] the key; ARGV[1] TTL (ms).
 const INCR_LUA: &str = r"
 local v = redis.call('INCR', KEYS[1])
@@ -51,6 +65,7 @@ pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
     rate_limit: Script,
+    reserve: Script,
     incr: Script,
     unlock: Script,
 }
@@ -78,6 +93,7 @@ impl RedisCache {
             conn,
             prefix: key_prefix.to_owned(),
             rate_limit: Script::new(RATE_LIMIT_LUA),
+            reserve: Script::new(RESERVE_LUA),
             incr: Script::new(INCR_LUA),
             unlock: Script::new(UNLOCK_LUA),
         }
@@ -127,6 +143,18 @@ impl Cache for RedisCache {
             reset_after: gcra::micros(reset_us),
             retry_after: gcra::micros(retry_us),
         })
+    }
+
+    async fn reserve(&self, key: &str, rate: Rate) -> Result<Duration, CacheError> {
+        let wait_us: i64 = self
+            .reserve
+            .key(self.key(key))
+            .arg(gcra::period_us(rate))
+            .arg(gcra::interval_us(rate))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(gcra::micros(wait_us))
     }
 
     async fn set_flag(&self, key: &str, ttl: Duration) -> Result<(), CacheError> {

@@ -83,6 +83,7 @@ on_every_backend!(
     two_processes_share_one_limit,
     concurrent_requests_never_exceed_the_limit,
     separate_keys_have_separate_limits,
+    reservations_from_two_processes_take_distinct_consecutive_slots,
     a_flag_is_set_until_its_ttl_passes_or_it_is_deleted,
     a_counter_counts_and_expires_ttl_after_its_first_increment,
     a_lock_is_exclusive_until_its_owner_unlocks_it,
@@ -162,6 +163,29 @@ async fn separate_keys_have_separate_limits(f: Fixture) {
     assert!(f.cache.rate_limit("rl:key-a", r).await.unwrap().allowed);
     assert!(f.cache.rate_limit("rl:key-b", r).await.unwrap().allowed);
     assert!(!f.cache.rate_limit("rl:key-a", r).await.unwrap().allowed);
+}
+
+async fn reservations_from_two_processes_take_distinct_consecutive_slots(f: Fixture) {
+    let r = rate(10, Duration::from_secs(1));
+    let calls = (0..30).map(|i| {
+        let c = if i % 2 == 0 { f.cache.clone() } else { f.peer.clone() };
+        tokio::spawn(async move { c.reserve("pace:slots", r).await.unwrap() })
+    });
+    let mut waits = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        waits.push(call.await.unwrap());
+    }
+    waits.sort();
+    // Ten slots are free now; the other twenty are 100 ms apart over the next two seconds.
+    assert!(waits[..10].iter().all(|w| *w < Duration::from_millis(100)), "{waits:?}");
+    for (i, w) in waits[10..].iter().enumerate() {
+        let expected = Duration::from_millis(100 * (i as u64 + 1));
+        let drift = if *w > expected { *w - expected } else { expected - *w };
+        assert!(
+            drift < Duration::from_millis(60),
+            "slot {i}: {w:?} vs {expected:?} in {waits:?}"
+        );
+    }
 }
 
 async fn a_flag_is_set_until_its_ttl_passes_or_it_is_deleted(f: Fixture) {

@@ -40,6 +40,10 @@ pub trait Cache: Send + Sync + 'static {
     /// Counts one request against `key` with the generic cell rate algorithm and says whether it may go on.
     /// Every process sharing the backend shares the limit.
     async fn rate_limit(&self, key: &str, rate: Rate) -> Result<RateDecision, CacheError>;
+    /// Takes the next free slot of `rate` on `key`, even one in the future, and returns how long until it
+    /// comes (zero when it is free now). Unlike [`Cache::rate_limit`] it never refuses: callers that must
+    /// keep a pace (SMS senders) wait for their slot instead of asking again and again.
+    async fn reserve(&self, key: &str, rate: Rate) -> Result<Duration, CacheError>;
     /// Sets a flag that disappears after `ttl`.
     async fn set_flag(&self, key: &str, ttl: Duration) -> Result<(), CacheError>;
     /// Whether a flag is set.
