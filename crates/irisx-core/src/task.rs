@@ -141,6 +141,12 @@ impl NewTask {
             available_at,
         }
     }
+
+    /// The relay's fairness lane: `<subject> <tenant id>`, or `<subject> ` for a platform task.
+    pub fn lane(&self) -> String {
+        let tenant = self.task.tenant_id().map_or("", |t| t.as_str());
+        format!("{} {tenant}", self.task.subject().as_str())
+    }
 }
 
 /// Where a task stands in the outbox.

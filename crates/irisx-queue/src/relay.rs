@@ -4,6 +4,11 @@
 //! with the task id as de-duplication id, and released again if the publish fails. Rows published long ago
 //! and still pending are claimed again after `republish_after`, so a lost queue costs nothing; with a queue
 //! that does not survive restarts every pending row is reset once at start-up.
+//!
+//! Fairness: the relay keeps at most `max_in_flight` rows published and not yet finished. A burst therefore
+//! waits in the outbox, where the claim takes rows round-robin across lanes (subject and tenant), not in the
+//! queue's first-in first-out order: another tenant's task is at most about `max_in_flight` tasks behind.
+//! Workers wake the relay when they finish tasks, so the window refills at once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -38,6 +43,9 @@ pub struct RelayOptions {
     /// a crash may have cut their publish off, and the queue's de-duplication drops the ones that did arrive.
     /// Keep it below the queue's de-duplication window. Default 100 s.
     pub restart_republish_window: Duration,
+    /// Rows published and not yet finished at most; the rest wait in the outbox, where the claim is fair
+    /// across tenants. Default 512.
+    pub max_in_flight: u32,
 }
 
 impl Default for RelayOptions {
@@ -48,6 +56,7 @@ impl Default for RelayOptions {
             republish_after: Duration::from_secs(600),
             max_backoff: Duration::from_secs(30),
             restart_republish_window: Duration::from_secs(100),
+            max_in_flight: 512,
         }
     }
 }
@@ -167,16 +176,20 @@ impl OutboxRelay {
         let mut seen: HashSet<TaskId> = HashSet::new();
         loop {
             let republish_before = OffsetDateTime::now_utc() - self.options.republish_after;
-            let batch = self
-                .store
-                .claim_outbox(self.options.batch_size, republish_before)
-                .await?;
+            let in_flight = self.store.outbox_in_flight(republish_before).await?;
+            let room = u64::from(self.options.max_in_flight).saturating_sub(in_flight);
+            let limit = u32::try_from(room).unwrap_or(u32::MAX).min(self.options.batch_size);
+            if limit == 0 {
+                metrics::counter!("irisx_outbox_relay_full_total").increment(1);
+                return Ok(published);
+            }
+            let batch = self.store.claim_outbox(limit, republish_before).await?;
             let claimed = batch.len();
             // With a tiny `republish_after` the rows just published are due again at once; one pass is enough.
             let fresh: Vec<OutboxEntry> = batch.into_iter().filter(|e| seen.insert(e.id.clone())).collect();
             let repeated = fresh.len() < claimed;
             published += self.publish_batch(fresh).await?;
-            if claimed < self.options.batch_size as usize || repeated {
+            if claimed < limit as usize || repeated {
                 return Ok(published);
             }
         }

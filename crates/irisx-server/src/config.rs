@@ -92,6 +92,11 @@ pub struct Config {
     pub relay_poll_ms: u64,
     /// Rows the relay publishes per batch.
     pub relay_batch: u32,
+    /// Tasks published and not yet finished at most; the rest wait in the outbox, where the relay takes them
+    /// round-robin across tenants, so one tenant's burst does not queue ahead of everyone else.
+    pub relay_max_in_flight: u32,
+    /// Tasks a worker fetches and runs at once, per subject.
+    pub worker_batch: usize,
     /// Seconds after which a published, unfinished task is published again (its message may be lost).
     pub republish_after_secs: u64,
     /// Seconds allowed for in-flight work at shutdown.
@@ -179,6 +184,8 @@ impl Default for Config {
             },
             relay_poll_ms: 200,
             relay_batch: 256,
+            relay_max_in_flight: 512,
+            worker_batch: 32,
             republish_after_secs: 300,
             shutdown_grace_secs: 30,
             queue_ack_wait_secs: 30,
@@ -317,6 +324,15 @@ impl Config {
         }
         if self.provider_timeout_ms < 100 {
             return bad("IRISX_PROVIDER_TIMEOUT_MS", "must be at least 100");
+        }
+        for (key, value) in [
+            ("IRISX_RELAY_BATCH", self.relay_batch as usize),
+            ("IRISX_RELAY_MAX_IN_FLIGHT", self.relay_max_in_flight as usize),
+            ("IRISX_WORKER_BATCH", self.worker_batch),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
         }
         if self.queue_ack_wait_secs == 0 {
             return bad("IRISX_QUEUE_ACK_WAIT_SECS", "must be at least 1");

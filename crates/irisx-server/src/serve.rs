@@ -108,6 +108,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         batch_size: cfg.relay_batch,
         poll_interval: Duration::from_millis(cfg.relay_poll_ms),
         republish_after: Duration::from_secs(cfg.republish_after_secs),
+        max_in_flight: cfg.relay_max_in_flight,
         restart_republish_window: queue_opts.duplicate_window.saturating_sub(Duration::from_secs(20)),
         ..Default::default()
     };
@@ -177,6 +178,7 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
             b.queue.clone(),
             WorkerOptions {
                 failpoint,
+                batch_size: cfg.worker_batch,
                 ..Default::default()
             },
         );

@@ -87,33 +87,76 @@ fn ts(t: OffsetDateTime) -> OffsetDateTime {
     rows::norm(t)
 }
 
-/// Claims due rows; `FOR UPDATE SKIP LOCKED` lets concurrent relays each take different rows without waiting.
+/// Claims due rows fairly: the lanes with pending rows are found by a loose index scan (one probe per
+/// lane), each lane offers its oldest due rows, and the rows are taken round-robin across lanes (every lane's
+/// first, then every lane's second, ...). Rows published before `republish_before` and still pending come
+/// first. `SKIP LOCKED` keeps concurrent relays apart; the outer re-check drops a row another relay took.
 async fn claim_outbox(
     pool: &Pool<Db>,
     limit: u32,
     republish_before: OffsetDateTime,
 ) -> StoreResult<Vec<irisx_core::task::OutboxEntry>> {
-    let rows = sqlx::query(
+    let now = ts(OffsetDateTime::now_utc());
+    let stale = sqlx::query(
         "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE id IN ( \
-           SELECT id FROM outbox WHERE completed_at IS NULL AND failed_at IS NULL \
-           AND ((published_at IS NULL AND available_at <= $1) OR published_at < $2) \
-           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+           SELECT id FROM outbox WHERE published_at < $2 AND completed_at IS NULL AND failed_at IS NULL \
+           ORDER BY published_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
          RETURNING id, subject, payload, attempts, generation",
     )
-    .bind(ts(OffsetDateTime::now_utc()))
+    .bind(now)
     .bind(ts(republish_before))
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
-    let mut entries = rows
+    let room = i64::from(limit) - stale.len() as i64;
+    let fair = if room > 0 {
+        sqlx::query(FAIR_CLAIM)
+            .bind(now)
+            .bind(room)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?
+    } else {
+        Vec::new()
+    };
+    let mut ranked = fair
+        .iter()
+        .map(|r| Ok((rows::Cols::int(r, "rank")?, rows::outbox_entry(r)?)))
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(db_err)?;
+    ranked.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+    let stale = stale
         .iter()
         .map(rows::outbox_entry)
         .collect::<sqlx::Result<Vec<_>>>()
         .map_err(db_err)?;
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(entries)
+    Ok(stale.into_iter().chain(ranked.into_iter().map(|(_, e)| e)).collect())
 }
+
+/// The fair claim of [`claim_outbox`]: `$1` now, `$2` how many rows.
+const FAIR_CLAIM: &str = "\
+WITH RECURSIVE lanes(lane) AS ( \
+    SELECT MIN(lane) FROM outbox WHERE published_at IS NULL AND completed_at IS NULL AND failed_at IS NULL \
+  UNION ALL \
+    SELECT (SELECT MIN(o.lane) FROM outbox o WHERE o.published_at IS NULL AND o.completed_at IS NULL \
+            AND o.failed_at IS NULL AND o.lane > l.lane) \
+    FROM lanes l WHERE l.lane IS NOT NULL \
+), offered AS ( \
+    SELECT c.id, c.rank FROM lanes l CROSS JOIN LATERAL ( \
+        SELECT o.id, row_number() OVER (ORDER BY o.available_at, o.id) AS rank FROM outbox o \
+        WHERE o.lane = l.lane AND o.published_at IS NULL AND o.completed_at IS NULL AND o.failed_at IS NULL \
+          AND o.available_at <= $1 \
+        ORDER BY o.available_at, o.id LIMIT $2) c \
+    WHERE l.lane IS NOT NULL \
+), chosen AS ( \
+    SELECT o.id, f.rank FROM outbox o JOIN offered f ON f.id = o.id \
+    ORDER BY f.rank, o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED \
+) \
+UPDATE outbox SET published_at = $1, attempts = outbox.attempts + 1 FROM chosen \
+WHERE outbox.id = chosen.id AND outbox.published_at IS NULL AND outbox.completed_at IS NULL \
+  AND outbox.failed_at IS NULL \
+RETURNING outbox.id, outbox.subject, outbox.payload, outbox.attempts, outbox.generation, chosen.rank";
 
 crate::shared::shared_sql!();
 crate::store_impl::impl_store!(PgStore);

@@ -81,7 +81,9 @@ fn ts(t: OffsetDateTime) -> String {
     rows::norm(t).format(TS_FORMAT).expect("a UTC time always formats")
 }
 
-/// Claims due rows in one `UPDATE ... RETURNING` under the single write lock, oldest id first.
+/// Claims due rows fairly, under the single write lock: rows published before `republish_before` and still
+/// pending first, then round-robin across lanes (every lane's oldest due row, then every lane's second, ...).
+/// The lanes with pending rows are found by a loose index scan, one probe per lane.
 async fn claim_outbox(
     pool: &Pool<Db>,
     limit: u32,
@@ -89,27 +91,77 @@ async fn claim_outbox(
 ) -> StoreResult<Vec<irisx_core::task::OutboxEntry>> {
     let now = ts(OffsetDateTime::now_utc());
     let mut tx = begin_write(pool).await.map_err(db_err)?;
-    let rows = sqlx::query(
-        "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE id IN ( \
-           SELECT id FROM outbox WHERE completed_at IS NULL AND failed_at IS NULL \
-           AND ((published_at IS NULL AND available_at <= $1) OR published_at < $2) \
-           ORDER BY id LIMIT $3) \
-         RETURNING id, subject, payload, attempts, generation",
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM outbox WHERE published_at < $1 AND completed_at IS NULL AND failed_at IS NULL \
+         ORDER BY published_at LIMIT $2",
     )
-    .bind(&now)
     .bind(ts(republish_before))
     .bind(i64::from(limit))
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    let mut entries = rows
-        .iter()
-        .map(rows::outbox_entry)
-        .collect::<sqlx::Result<Vec<_>>>()
+    let lanes: Vec<String> = sqlx::query_scalar(
+        "WITH RECURSIVE lanes(lane) AS ( \
+           SELECT MIN(lane) FROM outbox WHERE published_at IS NULL AND completed_at IS NULL AND failed_at IS NULL \
+           UNION ALL \
+           SELECT (SELECT MIN(o.lane) FROM outbox o WHERE o.published_at IS NULL AND o.completed_at IS NULL \
+                   AND o.failed_at IS NULL AND o.lane > l.lane) FROM lanes l WHERE l.lane IS NOT NULL) \
+         SELECT lane FROM lanes WHERE lane IS NOT NULL",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let room = (limit as usize).saturating_sub(stale.len());
+    let mut offered = Vec::with_capacity(lanes.len());
+    for lane in &lanes {
+        let due: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE lane = $1 AND published_at IS NULL AND completed_at IS NULL \
+             AND failed_at IS NULL AND available_at <= $2 ORDER BY available_at, id LIMIT $3",
+        )
+        .bind(lane)
+        .bind(&now)
+        .bind(room as i64)
+        .fetch_all(&mut *tx)
+        .await
         .map_err(db_err)?;
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
+        offered.push(due);
+    }
+    let mut chosen = stale;
+    chosen.extend(round_robin(offered, room));
+    let mut entries = Vec::with_capacity(chosen.len());
+    for id in &chosen {
+        let row = sqlx::query(
+            "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE id = $2 \
+             RETURNING id, subject, payload, attempts, generation",
+        )
+        .bind(&now)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        entries.push(rows::outbox_entry(&row).map_err(db_err)?);
+    }
+    tx.commit().await.map_err(db_err)?;
     Ok(entries)
+}
+
+/// Up to `limit` items taken from the lists in turns: every list's first, then every list's second, ...
+fn round_robin(lists: Vec<Vec<String>>, limit: usize) -> Vec<String> {
+    let mut iters: Vec<_> = lists.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let before = out.len();
+        for it in &mut iters {
+            if out.len() == limit {
+                break;
+            }
+            out.extend(it.next());
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    out
 }
 
 crate::shared::shared_sql!();

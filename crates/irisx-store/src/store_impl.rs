@@ -120,6 +120,9 @@ macro_rules! impl_store {
             ) -> StoreResult<Vec<irisx_core::task::OutboxEntry>> {
                 claim_outbox(&self.pool, limit, republish_before).await
             }
+            async fn outbox_in_flight(&self, since: OffsetDateTime) -> StoreResult<u64> {
+                outbox_in_flight(&self.pool, since).await
+            }
             async fn release_outbox(&self, ids: &[TaskId]) -> StoreResult<()> {
                 release_outbox(&self.pool, ids).await
             }

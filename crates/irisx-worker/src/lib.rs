@@ -162,8 +162,10 @@ impl Worker {
     }
 
     /// Processes a batch concurrently: tasks of one subject are independent (each is idempotent on its id).
+    /// Then wakes the relay: the finished tasks made room in its in-flight window.
     async fn process_all(&self, batch: Vec<Box<dyn Delivery>>) {
         futures::future::join_all(batch.into_iter().map(|d| self.process(d))).await;
+        self.platform.outbox_wake.notify_one();
     }
 
     #[tracing::instrument(skip_all, fields(task_id = delivery.id(), attempt = delivery.attempt()))]

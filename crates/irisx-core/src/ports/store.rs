@@ -220,10 +220,14 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- outbox ----
 
-    /// Claims up to `limit` due rows for publishing: rows never published whose `available_at` has come, and
-    /// rows published before `republish_before` and still pending (their queue message may be lost). Marks
-    /// them published now and counts the attempt. Concurrent relays never claim the same row.
+    /// Claims up to `limit` due rows for publishing: rows published before `republish_before` and still
+    /// pending (their queue message may be lost) first, then rows never published whose `available_at` has
+    /// come, taken round-robin across lanes (`NewTask::lane`: subject and tenant) so no tenant's backlog
+    /// holds up another's, and returned in that order. Marks them published now and counts the attempt.
+    /// Concurrent relays never claim the same row.
     async fn claim_outbox(&self, limit: u32, republish_before: OffsetDateTime) -> StoreResult<Vec<OutboxEntry>>;
+    /// How many rows were published since `since` and are still pending (the relay's backpressure).
+    async fn outbox_in_flight(&self, since: OffsetDateTime) -> StoreResult<u64>;
     /// Puts claimed rows back as unpublished (the publish failed).
     async fn release_outbox(&self, ids: &[TaskId]) -> StoreResult<()>;
     /// Marks pending published rows unpublished so the relay publishes them again: all of them at start-up

@@ -57,6 +57,50 @@ pub async fn claims_skip_future_rows_and_come_oldest_first_up_to_the_limit(store
     assert_eq!(store.task_state(&later[0]).await.unwrap(), Some(TaskState::Pending));
 }
 
+/// Claims take turns across lanes: a tenant's backlog does not hold up a task of another tenant queued after
+/// it, and each lane keeps its own order.
+pub async fn claims_take_turns_across_tenants_lanes(store: Arc<dyn Store>) {
+    let (busy, _) = seed(&store).await;
+    let mut backlog = Vec::new();
+    for _ in 0..4 {
+        // Each task is written through a fresh tenant's deletion, but concerns `busy`: its lane is busy's.
+        let (carrier, _) = seed(&store).await;
+        let task = NewTask::at(
+            Task::TenantPurgeV1(TenantPurgeV1 {
+                tenant_id: busy.id.clone(),
+            }),
+            now() - Duration::seconds(2),
+        );
+        store
+            .begin_tenant_deletion(&carrier.id, &task, &audit(Some(&carrier.id), "tenant.deleted"))
+            .await
+            .unwrap();
+        backlog.push(task.id);
+    }
+    let quiet = queue(&store, 1, now() - Duration::seconds(1)).await;
+    let first = store.claim_outbox(2, long_ago()).await.unwrap();
+    let mut got: Vec<_> = first.iter().map(|e| e.id.clone()).collect();
+    got.sort();
+    assert_eq!(got, vec![backlog[0].clone(), quiet[0].clone()]);
+    let rest = store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        backlog[1..].iter().collect::<Vec<_>>()
+    );
+}
+
+/// The in-flight count is the rows published since a time and not finished.
+pub async fn the_in_flight_count_is_the_published_unfinished_rows(store: Arc<dyn Store>) {
+    let ids = queue(&store, 3, now() - Duration::seconds(1)).await;
+    assert_eq!(store.outbox_in_flight(long_ago()).await.unwrap(), 0);
+    store.claim_outbox(10, long_ago()).await.unwrap();
+    assert_eq!(store.outbox_in_flight(long_ago()).await.unwrap(), 3);
+    store.complete_task(&ids[0]).await.unwrap();
+    store.fail_task(&ids[1], "no").await.unwrap();
+    assert_eq!(store.outbox_in_flight(long_ago()).await.unwrap(), 1);
+    assert_eq!(store.outbox_in_flight(now() + Duration::seconds(5)).await.unwrap(), 0);
+}
+
 /// A row published before `republish_before` and still pending is claimed again.
 pub async fn a_row_published_before_republish_before_and_still_pending_is_claimed_again(store: Arc<dyn Store>) {
     let ids = queue(&store, 2, now() - Duration::seconds(1)).await;

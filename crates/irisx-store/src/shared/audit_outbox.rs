@@ -7,11 +7,12 @@ macro_rules! audit_outbox_sql {
         async fn insert_task(conn: &mut <Db as sqlx::Database>::Connection, t: &NewTask) -> StoreResult<()> {
             let payload = serde_json::to_string(&t.task).map_err(|e| StoreError::Backend(Box::new(e)))?;
             sqlx::query(
-                "INSERT INTO outbox (id, subject, payload, created_at, available_at, attempts) \
-                 VALUES ($1, $2, $3, $4, $5, 0)",
+                "INSERT INTO outbox (id, subject, lane, payload, created_at, available_at, attempts) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0)",
             )
             .bind(t.id.as_str())
             .bind(t.task.subject().as_str())
+            .bind(t.lane())
             .bind(payload)
             .bind(ts(OffsetDateTime::now_utc()))
             .bind(ts(t.available_at))
@@ -73,6 +74,18 @@ macro_rules! audit_outbox_sql {
                     .map_err(db_err)?;
             }
             tx.commit().await.map_err(db_err)
+        }
+
+        /// How many rows were published since `since` and are still pending.
+        pub(crate) async fn outbox_in_flight(pool: &Pool<Db>, since: OffsetDateTime) -> StoreResult<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE published_at >= $1 AND completed_at IS NULL AND failed_at IS NULL",
+            )
+            .bind(ts(since))
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)?;
+            Ok(u64::try_from(n).unwrap_or(0))
         }
 
         /// Marks every pending row unpublished.
