@@ -107,6 +107,24 @@ macro_rules! impl_messaging_store {
             ) -> StoreResult<Option<Message>> {
                 find_message_by_provider_id(&self.pool, account, provider_message_id).await
             }
+            async fn park_receipt(
+                &self,
+                account: &ProviderAccountId,
+                update: &StatusUpdate,
+                received_at: OffsetDateTime,
+            ) -> StoreResult<()> {
+                park_receipt(&self.pool, account, update, received_at).await
+            }
+            async fn take_parked_receipts(
+                &self,
+                account: &ProviderAccountId,
+                provider_message_id: &str,
+            ) -> StoreResult<Vec<(StatusUpdate, OffsetDateTime)>> {
+                take_parked_receipts(&self.pool, account, provider_message_id).await
+            }
+            async fn prune_parked_receipts(&self, before: OffsetDateTime) -> StoreResult<u64> {
+                prune_parked_receipts(&self.pool, before).await
+            }
             async fn cancel_message(&self, t: &TenantId, id: &MessageId, e: &Event) -> StoreResult<Message> {
                 cancel_message(&self.pool, t, id, e).await
             }

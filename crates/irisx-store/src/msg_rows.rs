@@ -3,6 +3,7 @@
 
 use irisx_core::ports::messaging::UsageTotal;
 use irisx_core::sms::model::{Attempt, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange};
+use irisx_core::sms::provider::StatusUpdate;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -166,6 +167,18 @@ pub(crate) fn status_change(r: &impl Cols) -> sqlx::Result<StatusChange> {
         applied: r.flag("applied")?,
         raw: r.json("raw")?,
         occurred_at: r.time("occurred_at")?,
+    })
+}
+
+/// A parked receipt.
+pub(crate) fn parked_receipt(r: &impl Cols) -> sqlx::Result<StatusUpdate> {
+    Ok(StatusUpdate {
+        provider_message_id: r.text("provider_message_id")?,
+        status: unwire("status", &r.text("status")?)?,
+        provider_status: r.text("provider_status")?,
+        error_code: r.opt_text("error_code")?,
+        occurred_at: r.opt_time("occurred_at")?,
+        raw: r.json("raw")?,
     })
 }
 

@@ -1,4 +1,5 @@
-//! Periodic housekeeping: forget expired idempotency records and old finished outbox rows.
+//! Periodic housekeeping: forget expired idempotency records, old finished outbox rows, and receipts parked
+//! for a send that never came.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,6 +7,9 @@ use std::time::Duration;
 use irisx_core::usecase::Platform;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+
+/// How long a receipt waits for the send it answers.
+const PARKED_RECEIPT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Housekeeping settings and loop.
 pub struct Maintenance {
@@ -49,6 +53,16 @@ impl Maintenance {
             Ok(n) if n > 0 => tracing::info!(removed = n, "finished outbox rows removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox pruning failed"),
+        }
+        match self
+            .platform
+            .messaging
+            .prune_parked_receipts(now - PARKED_RECEIPT_LIFETIME)
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "receipts parked for unknown sends removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "parked receipt pruning failed"),
         }
     }
 }

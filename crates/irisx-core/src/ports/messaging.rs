@@ -17,6 +17,7 @@ use crate::sms::DeliveryStatus;
 use crate::sms::model::{
     Attempt, Channel, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange, UsageRecord,
 };
+use crate::sms::provider::StatusUpdate;
 use crate::task::NewTask;
 
 /// Which messages to list.
@@ -164,6 +165,23 @@ pub trait MessagingStore: Send + Sync + 'static {
         account: &ProviderAccountId,
         provider_message_id: &str,
     ) -> StoreResult<Option<Message>>;
+    /// Keeps a receipt that arrived before its send was recorded (see [`MessagingStore::take_parked_receipts`]).
+    async fn park_receipt(
+        &self,
+        account: &ProviderAccountId,
+        update: &StatusUpdate,
+        received_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Removes and returns the receipts parked for a send, oldest first, each with when it arrived. Whoever
+    /// takes a receipt applies it: both the worker (after recording the send) and the receipt handler (after
+    /// parking) take, so a receipt racing its send is applied exactly once.
+    async fn take_parked_receipts(
+        &self,
+        account: &ProviderAccountId,
+        provider_message_id: &str,
+    ) -> StoreResult<Vec<(StatusUpdate, OffsetDateTime)>>;
+    /// Deletes receipts parked before `before`; returns how many.
+    async fn prune_parked_receipts(&self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Cancels a scheduled message that has not been handed to a provider: status `canceled`, its event, and
     /// its task failed, together. `Conflict` when it is no longer cancelable.
     async fn cancel_message(&self, tenant: &TenantId, id: &MessageId, event: &Event) -> StoreResult<Message>;

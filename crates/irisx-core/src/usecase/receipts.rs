@@ -11,7 +11,7 @@ use super::sms::event_data;
 use crate::error::CoreError;
 use crate::id::{MessageId, ProviderAccountId, StatusChangeId};
 use crate::sms::model::{Channel, Direction, Event, Message, OptOut, StatusChange};
-use crate::sms::provider::{CallbackError, CallbackRequest};
+use crate::sms::provider::{CallbackError, CallbackRequest, StatusUpdate};
 use crate::sms::{DeliveryStatus, segments};
 
 /// Words that opt the sender out of the tenant's messages.
@@ -30,7 +30,9 @@ fn refused(e: CallbackError) -> CoreError {
     }
 }
 
-/// Applies a verified delivery-receipt callback; returns how many receipts changed a message.
+/// Applies a verified delivery-receipt callback; returns how many receipts changed a message. A receipt for
+/// a send not recorded yet (the provider answered faster than the send's commit) is parked, and applied by
+/// whichever of this handler and the worker sees both.
 pub async fn status(p: &Platform, account: &ProviderAccountId, req: &CallbackRequest) -> Result<usize, CoreError> {
     let account = p.messaging.get_provider_account_any(account).await?;
     let provider = adapter(p, &account)?;
@@ -38,42 +40,71 @@ pub async fn status(p: &Platform, account: &ProviderAccountId, req: &CallbackReq
     let updates = provider.parse_status(req).map_err(refused)?;
     let mut applied = 0;
     for u in updates {
-        let Some(message) = p
-            .messaging
-            .find_message_by_provider_id(&account.id, &u.provider_message_id)
-            .await?
-        else {
-            tracing::warn!(provider_message_id = %u.provider_message_id, "receipt for a message IRISX does not know");
-            continue;
-        };
-        let may = message.status.may_become(u.status);
-        let change = StatusChange {
-            id: StatusChangeId::new(),
-            message_id: message.id.clone(),
-            tenant_id: message.tenant_id.clone(),
-            status: u.status,
-            provider_status: Some(u.provider_status.clone()),
-            error_code: u.error_code.clone(),
-            applied: may,
-            raw: u.raw.clone(),
-            occurred_at: u.occurred_at.unwrap_or(req.received_at),
-        };
-        let event = may.then(|| {
-            let mut after = message.clone();
-            after.status = u.status;
-            after.error_code = u.error_code.clone().or(after.error_code);
-            Event::now(
-                &message.tenant_id,
-                &format!("message.{}", u.status.as_str()),
-                message.id.as_str(),
-                event_data(&after),
-            )
-        });
-        if p.messaging.apply_status_change(&change, event.as_ref()).await? {
-            applied += 1;
+        let pid = u.provider_message_id.clone();
+        match p.messaging.find_message_by_provider_id(&account.id, &pid).await? {
+            Some(message) => applied += usize::from(apply_receipt(p, &message, &u, req.received_at).await?),
+            None => {
+                p.messaging.park_receipt(&account.id, &u, req.received_at).await?;
+                // The send may have been recorded meanwhile, after the worker looked for parked receipts.
+                applied += apply_parked(p, &account.id, &pid).await?;
+            }
         }
     }
     Ok(applied)
+}
+
+/// Applies the receipts parked for a send once the send is recorded; returns how many changed the message.
+pub async fn apply_parked(
+    p: &Platform,
+    account: &ProviderAccountId,
+    provider_message_id: &str,
+) -> Result<usize, CoreError> {
+    let Some(message) = p
+        .messaging
+        .find_message_by_provider_id(account, provider_message_id)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let mut applied = 0;
+    for (u, received_at) in p.messaging.take_parked_receipts(account, provider_message_id).await? {
+        let current = p.messaging.get_message_any(&message.id).await?;
+        applied += usize::from(apply_receipt(p, &current, &u, received_at).await?);
+    }
+    Ok(applied)
+}
+
+/// Records one receipt in the message's history; moves its status (with the event) only forwards.
+async fn apply_receipt(
+    p: &Platform,
+    message: &Message,
+    u: &StatusUpdate,
+    received_at: OffsetDateTime,
+) -> Result<bool, CoreError> {
+    let may = message.status.may_become(u.status);
+    let change = StatusChange {
+        id: StatusChangeId::new(),
+        message_id: message.id.clone(),
+        tenant_id: message.tenant_id.clone(),
+        status: u.status,
+        provider_status: Some(u.provider_status.clone()),
+        error_code: u.error_code.clone(),
+        applied: may,
+        raw: u.raw.clone(),
+        occurred_at: u.occurred_at.unwrap_or(received_at),
+    };
+    let event = may.then(|| {
+        let mut after = message.clone();
+        after.status = u.status;
+        after.error_code = u.error_code.clone().or(after.error_code);
+        Event::now(
+            &message.tenant_id,
+            &format!("message.{}", u.status.as_str()),
+            message.id.as_str(),
+            event_data(&after),
+        )
+    });
+    Ok(p.messaging.apply_status_change(&change, event.as_ref()).await?)
 }
 
 /// What an inbound keyword did.

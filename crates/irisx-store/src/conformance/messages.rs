@@ -6,6 +6,7 @@ use irisx_core::ports::messaging::MessageFilter;
 use irisx_core::ports::store::StoreError;
 use irisx_core::sms::DeliveryStatus;
 use irisx_core::sms::model::{Channel, OptOut};
+use irisx_core::sms::provider::StatusUpdate;
 use irisx_core::task::{NewTask, Task, TaskState, TenantPurgeV1};
 use time::Duration;
 
@@ -307,6 +308,38 @@ pub async fn a_message_is_found_by_its_account_and_provider_id((store, msg): Bot
     assert_eq!(found.id, m.id);
     assert_eq!(msg.find_message_by_provider_id(&other.id, "SM123").await.unwrap(), None);
     assert_eq!(msg.find_message_by_provider_id(&acc.id, "SM124").await.unwrap(), None);
+}
+
+/// A parked receipt is taken once, by account and provider id, oldest first; old ones are pruned.
+pub async fn parked_receipts_are_taken_once_oldest_first_and_pruned_when_old((_, msg): Both) {
+    let (acc, other) = (account(None), account(None));
+    msg.create_provider_account(&acc, &msg_audit(None)).await.unwrap();
+    msg.create_provider_account(&other, &msg_audit(None)).await.unwrap();
+    let receipt = |status: DeliveryStatus| StatusUpdate {
+        provider_message_id: "SM9".into(),
+        status,
+        provider_status: status.as_str().into(),
+        error_code: None,
+        occurred_at: None,
+        raw: serde_json::json!({"status": status.as_str()}),
+    };
+    let t0 = now() - Duration::seconds(10);
+    msg.park_receipt(&acc.id, &receipt(DeliveryStatus::Delivered), t0 + Duration::seconds(2))
+        .await
+        .unwrap();
+    msg.park_receipt(&acc.id, &receipt(DeliveryStatus::Sent), t0)
+        .await
+        .unwrap();
+    msg.park_receipt(&other.id, &receipt(DeliveryStatus::Sent), t0)
+        .await
+        .unwrap();
+    let taken = msg.take_parked_receipts(&acc.id, "SM9").await.unwrap();
+    let statuses: Vec<_> = taken.iter().map(|(u, _)| u.status).collect();
+    assert_eq!(statuses, [DeliveryStatus::Sent, DeliveryStatus::Delivered]);
+    assert_eq!(taken[1].0, receipt(DeliveryStatus::Delivered));
+    assert!(msg.take_parked_receipts(&acc.id, "SM9").await.unwrap().is_empty());
+    assert_eq!(msg.prune_parked_receipts(t0 + Duration::seconds(1)).await.unwrap(), 1);
+    assert!(msg.take_parked_receipts(&other.id, "SM9").await.unwrap().is_empty());
 }
 
 /// Purging a tenant removes its accounts, routes, numbers, messages and everything about them.

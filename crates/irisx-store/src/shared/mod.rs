@@ -29,8 +29,8 @@ pub(crate) mod prelude {
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
     pub(crate) use irisx_core::id::{
-        AdminSessionId, AdminUserId, ApiKeyId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, SessionId, TaskId,
-        TenantId, UserId,
+        AdminSessionId, AdminUserId, ApiKeyId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, SessionId,
+        StatusChangeId, TaskId, TenantId, UserId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::messaging::{MessageFilter, SentRecord, UsageTotal};
@@ -42,7 +42,9 @@ pub(crate) mod prelude {
     pub(crate) use irisx_core::sms::model::{
         Attempt, Channel, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange, UsageRecord,
     };
+    pub(crate) use irisx_core::sms::provider::StatusUpdate;
     pub(crate) use irisx_core::task::{NewTask, OutboxStats, TaskState};
+    pub(crate) use rows::Cols as _;
     pub(crate) use sqlx::Pool;
     pub(crate) use time::OffsetDateTime;
 

@@ -191,6 +191,65 @@ macro_rules! msg_worker_sql {
             tx.commit().await.map_err(db_err)?;
             Ok(applied)
         }
+
+        /// Keeps a receipt for a send not recorded yet.
+        pub(crate) async fn park_receipt(
+            pool: &Pool<Db>,
+            account: &ProviderAccountId,
+            u: &StatusUpdate,
+            received_at: OffsetDateTime,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO parked_receipts (id, account_id, provider_message_id, status, provider_status, \
+                 error_code, occurred_at, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(StatusChangeId::new().as_str())
+            .bind(account.as_str())
+            .bind(&u.provider_message_id)
+            .bind(u.status.as_str())
+            .bind(&u.provider_status)
+            .bind(u.error_code.as_deref())
+            .bind(u.occurred_at.map(ts))
+            .bind(sqlx::types::Json(&u.raw))
+            .bind(ts(received_at))
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        }
+
+        /// Removes and returns the receipts parked for a send, oldest first, with when each arrived.
+        pub(crate) async fn take_parked_receipts(
+            pool: &Pool<Db>,
+            account: &ProviderAccountId,
+            provider_message_id: &str,
+        ) -> StoreResult<Vec<(StatusUpdate, OffsetDateTime)>> {
+            let rows = sqlx::query(
+                "DELETE FROM parked_receipts WHERE account_id = $1 AND provider_message_id = $2 RETURNING *",
+            )
+            .bind(account.as_str())
+            .bind(provider_message_id)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?;
+            let mut parked = rows
+                .iter()
+                .map(|r| Ok((msg_rows::parked_receipt(r)?, r.time("received_at")?)))
+                .collect::<sqlx::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            parked.sort_by_key(|(_, at)| *at);
+            Ok(parked)
+        }
+
+        /// Deletes receipts parked before `before` (their send never came).
+        pub(crate) async fn prune_parked_receipts(pool: &Pool<Db>, before: OffsetDateTime) -> StoreResult<u64> {
+            let done = sqlx::query("DELETE FROM parked_receipts WHERE received_at < $1")
+                .bind(ts(before))
+                .execute(pool)
+                .await
+                .map_err(db_err)?;
+            Ok(done.rows_affected())
+        }
     };
 }
 pub(crate) use msg_worker_sql;
