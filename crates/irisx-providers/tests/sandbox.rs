@@ -21,6 +21,7 @@ fn sandbox() -> Sandbox {
         Credentials {
             secret: SECRET.into(),
             receipt_delay_ms: Some(10),
+            send_delay_ms: None,
         },
         http(),
     )

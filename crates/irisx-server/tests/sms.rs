@@ -3,59 +3,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::sms::*;
 use common::*;
-use serde_json::{Value, json};
-
-/// A tenant with a sandbox route and a number; returns (tenant id, owner token, key, account id).
-async fn sms_tenant(api: &Api, staff: &str, tag: &str, number: &str) -> (String, String, String, String) {
-    let (tenant, owner) = api
-        .tenant_with_owner(staff, &format!("SMS {tag}"), &format!("owner@{tag}.test"))
-        .await;
-    let account = api
-        .post(
-            "/admin/providers",
-            Auth::Bearer(staff),
-            json!({"kind": "sandbox", "name": format!("sandbox {tag}"), "credentials": {"secret": "sandbox-secret", "receipt_delay_ms": 20}}),
-        )
-        .await
-        .expect(201);
-    let account_id = account["id"].as_str().unwrap().to_owned();
-    api.post(
-        "/admin/routes",
-        Auth::Bearer(staff),
-        json!({"prefix": "+", "account_id": account_id, "cost_micros": 5000}),
-    )
-    .await
-    .expect(201);
-    api.post(
-        "/admin/phone-numbers",
-        Auth::Bearer(staff),
-        json!({"number": number, "account_id": account_id, "tenant_id": tenant, "sender_type": "short_code"}),
-    )
-    .await
-    .expect(201);
-    let (_, key) = api
-        .api_key(&owner, &["sms:send", "sms:read", "usage:read", "events:read"])
-        .await;
-    (tenant, owner, key, account_id)
-}
-
-async fn wait_status(api: &Api, key: &str, id: &str, want: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let m = api.get(&format!("/v1/sms/{id}"), Auth::Key(key)).await.expect(200);
-        if m["status"] == want {
-            return m;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "message never became {want}: {m}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use serde_json::json;
 
 async fn delivered_end_to_end(profile: Profile) {
     let (env, server, staff) = boot(profile).await;

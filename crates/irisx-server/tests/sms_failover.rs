@@ -14,11 +14,6 @@
 //! So every duplicate must be a message whose first submission reached the mock before the kill, there can
 //! be at most one per message in flight at the kill (at most the worker's batch size), and no message may
 //! end in more than one final state.
-//!
-//! Every test that needs a task to run again (a retry, a `Retry-After` wait, a reconciliation) is ignored for
-//! a product bug: the relay republishes a rescheduled task under the same queue message id (the task id), and
-//! both queues drop it as a duplicate inside their 120 s window, so the next try comes only when the
-//! relay's `republish_after` (300 s) claims the row again.
 
 mod common;
 

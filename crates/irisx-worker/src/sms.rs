@@ -20,6 +20,7 @@ use irisx_core::sms::{DeliveryStatus, E164};
 use irisx_core::task::SendSmsV1;
 use irisx_core::usecase::Platform;
 use irisx_core::usecase::accounts::adapter;
+use irisx_core::usecase::receipts;
 use irisx_core::usecase::sms::event_data;
 use rand::Rng;
 use time::OffsetDateTime;
@@ -42,33 +43,44 @@ fn pace(p: &Platform, sender: SenderType) -> u32 {
     }
 }
 
-/// Takes one send from the sender's and the account's pace; when either is spent, the time to wait.
+/// A wait for a pace slot shorter than this is slept inline; a longer one reschedules the task to its slot.
+const INLINE_PACE_WAIT: Duration = Duration::from_millis(100);
+
+/// Reserves the message's slot in its sender's pace and its provider account's pace, and returns the wait
+/// until both have come when the task must be rescheduled for it. Each message reserves once: a message
+/// woken at its slot carries a flag and goes straight out, so a burst from one sender is spread over exact
+/// slots instead of asking again and again.
 async fn paced(
     p: &Platform,
     m: &Message,
     sender: SenderType,
     account: &ProviderAccount,
 ) -> Result<Option<Duration>, CoreError> {
-    let second = Duration::from_secs(1);
-    let by_sender = p
-        .cache
-        .rate_limit(
-            &format!("pace:s:{}", m.from),
-            Rate {
-                limit: pace(p, sender),
-                period: second,
-            },
-        )
-        .await?;
-    if !by_sender.allowed {
-        return Ok(Some(by_sender.retry_after));
+    let flag = format!("paced:{}", m.id);
+    if p.cache.has_flag(&flag).await? {
+        p.cache.delete(&flag).await?;
+        return Ok(None);
     }
-    let limit = p.policy.sms_pace.per_provider;
-    let by_account = p
+    let second = Duration::from_secs(1);
+    let by_sender = Rate {
+        limit: pace(p, sender),
+        period: second,
+    };
+    let by_account = Rate {
+        limit: p.policy.sms_pace.per_provider,
+        period: second,
+    };
+    let wait = p
         .cache
-        .rate_limit(&format!("pace:a:{}", account.id), Rate { limit, period: second })
-        .await?;
-    Ok((!by_account.allowed).then_some(by_account.retry_after))
+        .reserve(&format!("pace:s:{}", m.from), by_sender)
+        .await?
+        .max(p.cache.reserve(&format!("pace:a:{}", account.id), by_account).await?);
+    if wait <= INLINE_PACE_WAIT {
+        tokio::time::sleep(wait).await;
+        return Ok(None);
+    }
+    p.cache.set_flag(&flag, wait + Duration::from_secs(3600)).await?;
+    Ok(Some(wait))
 }
 
 /// Exponential backoff with jitter: 1 s, 2 s, 4 s … (±25 %), at least the provider's `Retry-After`.
@@ -167,7 +179,15 @@ async fn record_sent(
             event_data(&after),
         ),
     };
-    p.messaging.record_sent(&m.id, &sent, task).await?;
+    if p.messaging.record_sent(&m.id, &sent, task).await? {
+        // Receipts that raced ahead of this record waited for it. The send is recorded either way; a
+        // receipt that cannot be applied now stays parked for the provider's next receipt to follow.
+        match receipts::apply_parked(p, &account.id, &sent.provider_message_id).await {
+            Ok(0) => {}
+            Ok(applied) => tracing::debug!(applied, "parked receipts applied"),
+            Err(e) => tracing::warn!(error = %e, "parked receipts could not be applied yet"),
+        }
+    }
     let _ = p.cache.delete(&format!("cb:fail:{}", account.id)).await;
     Ok(Outcome::Done)
 }
@@ -252,12 +272,10 @@ pub async fn send(p: &Platform, task: &TaskId, t: &SendSmsV1) -> Result<Outcome,
             continue;
         }
         if let Some(wait) = paced(p, &m, sender, account).await? {
-            // Spread the waiting messages over the next seconds rather than waking them all at once.
-            let spread = Duration::from_millis(rand::rng().random_range(0..5_000));
-            let at = OffsetDateTime::now_utc() + wait + spread;
+            let at = OffsetDateTime::now_utc() + wait;
             return Ok(Outcome::RetryAt(
                 at,
-                "paced: the sender's or the provider's rate is spent".into(),
+                "paced: waiting for the slot reserved in the sender's and the provider's rate".into(),
             ));
         }
         let provider = adapter(p, account)?;

@@ -44,6 +44,10 @@ pub struct Credentials {
     /// Pause before each receipt, in milliseconds (default 50).
     #[serde(default)]
     pub receipt_delay_ms: Option<u64>,
+    /// Pause before answering each send, in milliseconds (default 0): a real provider's latency, for load
+    /// and fairness tests.
+    #[serde(default)]
+    pub send_delay_ms: Option<u64>,
 }
 
 /// The sandbox adapter.
@@ -167,6 +171,9 @@ impl SmsProvider for Sandbox {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<Accepted, ProviderError> {
+        if let Some(ms) = self.creds.send_delay_ms.filter(|ms| *ms > 0) {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         if let Some(e) = refusal(sms.to.as_str()) {
             return Err(e);
         }
