@@ -42,9 +42,15 @@ impl WebhookSecret {
             .decode(encoded)
             .map_err(|_| format!("must be `{PREFIX}` followed by standard base64"))?;
         if !(MIN_BYTES..=MAX_BYTES).contains(&key.len()) {
-            return Err(format!("must carry {MIN_BYTES} to {MAX_BYTES} bytes, not {}", key.len()));
+            return Err(format!(
+                "must carry {MIN_BYTES} to {MAX_BYTES} bytes, not {}",
+                key.len()
+            ));
         }
-        Ok(Self { text: text.to_owned(), key })
+        Ok(Self {
+            text: text.to_owned(),
+            key,
+        })
     }
 
     /// The secret as shown to the tenant (`whsec_…`).
@@ -96,7 +102,12 @@ mod tests {
     #[test]
     fn the_signature_matches_the_standard_webhooks_example() {
         let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-        let sig = signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
+        let sig = signature(
+            &secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
@@ -105,7 +116,13 @@ mod tests {
         let (a, b) = (WebhookSecret::generate(), WebhookSecret::generate());
         let header = signature_header(&[a.clone(), b.clone()], "msg_1", 1_700_000_000, b"{}");
         let parts: Vec<_> = header.split(' ').collect();
-        assert_eq!(parts, [signature(&a, "msg_1", 1_700_000_000, b"{}"), signature(&b, "msg_1", 1_700_000_000, b"{}")]);
+        assert_eq!(
+            parts,
+            [
+                signature(&a, "msg_1", 1_700_000_000, b"{}"),
+                signature(&b, "msg_1", 1_700_000_000, b"{}")
+            ]
+        );
         assert_ne!(parts[0], parts[1]);
     }
 }

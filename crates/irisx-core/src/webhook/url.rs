@@ -70,14 +70,24 @@ mod tests {
 
     #[test]
     fn http_and_https_urls_with_a_host_are_accepted() {
-        for ok in ["https://example.com/hooks", "http://example.com:8080/a?b=c", "https://[2001:db8::1]/x"] {
+        for ok in [
+            "https://example.com/hooks",
+            "http://example.com:8080/a?b=c",
+            "https://[2001:db8::1]/x",
+        ] {
             assert_eq!(WebhookUrl::parse(ok).unwrap().as_str(), ok);
         }
     }
 
     #[test]
     fn other_schemes_credentials_and_missing_hosts_are_refused() {
-        for bad in ["ftp://example.com", "example.com/hook", "https://user:pw@example.com/", "https:///path", "https://a b"] {
+        for bad in [
+            "ftp://example.com",
+            "example.com/hook",
+            "https://user:pw@example.com/",
+            "https:///path",
+            "https://a b",
+        ] {
             assert!(WebhookUrl::parse(bad).is_err(), "{bad} was accepted");
         }
     }
