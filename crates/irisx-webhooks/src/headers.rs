@@ -31,8 +31,12 @@ pub(crate) struct Prepared {
     pub(crate) recorded: Vec<(String, String)>,
 }
 
-/// Builds the headers of one attempt; fails only when the webhook id cannot be a header value.
+/// Builds the headers of one attempt; fails when there is no secret to sign with or the webhook id cannot be
+/// a header value.
 pub(crate) fn prepare(request: &WebhookRequest, user_agent: &HeaderValue) -> Result<Prepared, String> {
+    if request.secrets.is_empty() {
+        return Err("no secret to sign the webhook with".to_owned());
+    }
     let id = HeaderValue::from_str(&request.webhook_id)
         .map_err(|_| "the webhook id cannot be sent as a header value".to_owned())?;
     let signature = signature_header(&request.secrets, &request.webhook_id, request.timestamp, &request.body);
@@ -169,5 +173,13 @@ mod tests {
         let mut req = request(&[]);
         req.webhook_id = "msg\n1".into();
         assert!(prepare(&req, &HeaderValue::from_static("ua")).is_err());
+    }
+
+    #[test]
+    fn a_request_without_a_secret_is_never_sent_unsigned() {
+        let mut req = request(&[]);
+        req.secrets.clear();
+        let err = prepare(&req, &HeaderValue::from_static("ua")).unwrap_err();
+        assert!(err.contains("no secret"), "{err}");
     }
 }

@@ -18,6 +18,9 @@ use crate::policy::AddressPolicy;
 use crate::resolver::{GuardedResolver, lookup, refusal_message, split};
 use crate::{WebhookError, headers, outcome};
 
+/// The deadline used when `now + timeout` would overflow.
+const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Sends webhooks over HTTP under the SSRF rules. Cheap to share: hold one per process.
 #[derive(Debug, Clone)]
 pub struct HttpWebhookSender {
@@ -126,7 +129,8 @@ impl WebhookSender for HttpWebhookSender {
             Err(refused) => return attempt.failed(refused.to_string()),
         };
         let timeout = request.timeout.min(self.max_timeout);
-        let deadline = started + timeout;
+        // A configured cap of centuries must not overflow the clock.
+        let deadline = started.checked_add(timeout).unwrap_or(started + FAR_FUTURE);
         let call = self
             .client
             .post(url)
@@ -135,7 +139,7 @@ impl WebhookSender for HttpWebhookSender {
             .send();
         match tokio::time::timeout_at(deadline, call).await {
             Ok(Ok(response)) => self.answered(response, deadline, attempt).await,
-            Ok(Err(e)) => attempt.failed(error_chain(&e.without_url())),
+            Ok(Err(e)) => attempt.failed(describe(&e.without_url())),
             Err(_) => attempt.failed(format!("no answer within {} ms", timeout.as_millis())),
         }
     }
@@ -185,6 +189,18 @@ async fn read_capped(response: &mut Response, limit: usize, into: &mut Vec<u8>) 
         into.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
     Ok(())
+}
+
+/// Why a request got no answer: our own refusal when the resolver refused every address, else the chain.
+fn describe(error: &reqwest::Error) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(ours) = current.downcast_ref::<WebhookError>() {
+            return ours.to_string();
+        }
+        cause = current.source();
+    }
+    error_chain(error)
 }
 
 /// An error and its causes, `outer: inner: innermost`, skipping causes the outer text already shows.

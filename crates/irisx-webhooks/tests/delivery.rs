@@ -191,3 +191,27 @@ async fn a_closed_port_fails_with_the_connect_error() {
     assert!(attempt.error.is_some());
     assert!(!attempt.request_headers.is_empty());
 }
+
+#[tokio::test]
+async fn unbounded_timeouts_neither_panic_nor_hang_a_quick_answer() {
+    let server = receiver(ResponseTemplate::new(200)).await;
+    let sender = HttpWebhookSender::new(SenderConfig {
+        allowlist: vec![LOOPBACK.into()],
+        max_timeout: Duration::MAX,
+        ..SenderConfig::default()
+    })
+    .unwrap();
+    let mut req = request(&server.uri(), &secrets());
+    req.timeout = Duration::MAX;
+
+    assert_eq!(sender.send(&req).await.outcome, WebhookOutcome::Delivered);
+}
+
+#[tokio::test]
+async fn a_request_without_a_secret_fails_without_reaching_the_receiver() {
+    let server = receiver(ResponseTemplate::new(200)).await;
+    let attempt = sender(&[LOOPBACK]).send(&request(&server.uri(), &[])).await;
+    assert_eq!(attempt.outcome, WebhookOutcome::Failed { retry_after: None });
+    assert!(attempt.error.unwrap().contains("no secret"));
+    assert!(received(&server).await.is_empty());
+}

@@ -55,10 +55,15 @@ async fn registration_accepts(#[case] target: &str, #[case] allowlist: &[&str]) 
 }
 
 #[rstest]
-#[case::by_name("localhost", "localhost resolves to 127.0.0.1, a loopback address")]
-#[case::by_address("127.0.0.1", "127.0.0.1 is a loopback address")]
+// localhost may resolve to ::1 too, listed first or second.
+#[case::by_name("localhost", "localhost resolves to ", "127.0.0.1, a loopback address")]
+#[case::by_address("127.0.0.1", "127.0.0.1 is ", "a loopback address")]
 #[tokio::test]
-async fn a_send_to_a_live_local_receiver_is_refused_before_any_request(#[case] host: &str, #[case] message: &str) {
+async fn a_send_to_a_live_local_receiver_is_refused_before_any_request(
+    #[case] host: &str,
+    #[case] start: &str,
+    #[case] naming: &str,
+) {
     let server = receiver(ResponseTemplate::new(200)).await;
     let target = format!("http://{host}:{}/hooks", server.address().port());
 
@@ -67,7 +72,7 @@ async fn a_send_to_a_live_local_receiver_is_refused_before_any_request(#[case] h
     assert_eq!(attempt.outcome, WebhookOutcome::Failed { retry_after: None });
     assert_eq!(attempt.status, None);
     let error = attempt.error.unwrap();
-    assert!(error.contains(message), "{error}");
+    assert!(error.starts_with(start) && error.contains(naming), "{error}");
     assert!(received(&server).await.is_empty(), "the receiver was called");
 }
 
