@@ -16,5 +16,6 @@ pub mod sms;
 pub mod task;
 pub mod usecase;
 pub mod validate;
+pub mod webhook;
 
 pub use error::{CoreError, FieldError};

@@ -6,3 +6,4 @@ pub mod messaging;
 pub mod providers;
 pub mod queue;
 pub mod store;
+pub mod webhooks;
