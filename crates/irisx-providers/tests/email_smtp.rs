@@ -26,8 +26,49 @@ struct Sink {
     port: u16,
 }
 
+/// A certificate for `localhost` made for the test, PEM.
+struct TestCert {
+    cert: String,
+    key: String,
+}
+
+fn test_cert() -> TestCert {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    TestCert {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    }
+}
+
 impl Sink {
     fn start() -> Sink {
+        Self::start_with(&[])
+    }
+
+    /// A sink speaking TLS (`mode`: `starttls` or `implicit`) with this certificate.
+    fn start_tls(mode: &str, cert: &TestCert) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert_path, &cert.cert).unwrap();
+        std::fs::write(&key_path, &cert.key).unwrap();
+        let args = [
+            "--tls",
+            mode,
+            "--cert",
+            cert_path.to_str().unwrap(),
+            "--key",
+            key_path.to_str().unwrap(),
+        ];
+        let sink = Self::start_with(&args);
+        drop(dir);
+        sink
+    }
+
+    fn start_with(extra: &[&str]) -> Sink {
         let has_aiosmtpd = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stderr(Stdio::null())
@@ -44,6 +85,7 @@ impl Sink {
             .arg(script)
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -56,7 +98,11 @@ impl Sink {
     }
 
     fn adapter(&self) -> Smtp {
-        Smtp::new(Credentials {
+        Smtp::new(self.credentials()).unwrap()
+    }
+
+    fn credentials(&self) -> Credentials {
+        Credentials {
             host: "127.0.0.1".into(),
             port: Some(self.port),
             security: Security::None,
@@ -66,8 +112,7 @@ impl Sink {
             root_certificate_pem: None,
             timeout_secs: Some(5),
             pool_size: None,
-        })
-        .unwrap()
+        }
     }
 
     /// The `n`th message received (from 1): its bytes and envelope, waiting a little for it.
@@ -214,4 +259,31 @@ async fn a_relay_that_cannot_be_reached_is_retryable() {
     })
     .unwrap();
     assert_eq!(class(smtp.send(&email()).await.unwrap_err()), "retryable:connect:-");
+}
+
+#[rstest]
+#[case::starttls("starttls", Security::Starttls)]
+#[case::implicit_tls("implicit", Security::Tls)]
+#[tokio::test]
+async fn a_message_travels_over_tls_to_a_relay_with_a_private_ca(#[case] mode: &str, #[case] security: Security) {
+    let cert = test_cert();
+    let sink = Sink::start_tls(mode, &cert);
+    let mut creds = sink.credentials();
+    creds.host = "localhost".into();
+    creds.security = security;
+    creds.root_certificate_pem = Some(cert.cert.clone());
+    Smtp::new(creds).unwrap().send(&email()).await.unwrap();
+    let (raw, _) = sink.message(1);
+    assert!(String::from_utf8_lossy(&raw).contains("Subject: Hello, World!"));
+}
+
+#[tokio::test]
+async fn a_relay_whose_certificate_is_not_trusted_is_retryable_and_gets_no_message() {
+    let sink = Sink::start_tls("starttls", &test_cert());
+    let mut creds = sink.credentials();
+    creds.host = "localhost".into();
+    creds.security = Security::Starttls;
+    let got = Smtp::new(creds).unwrap().send(&email()).await.unwrap_err();
+    assert!(class(got.clone()).starts_with("retryable:"), "{got:?}");
+    assert!(!sink.dir.path().join("0001.eml").exists());
 }

@@ -2,8 +2,9 @@
 
 Each message it takes is saved in --dir as NNNN.eml (the bytes as received) with NNNN.json (the envelope);
 `connections` there counts the EHLOs, i.e. the SMTP sessions opened. A recipient `reply-XYZ@...` is refused
-at RCPT with the reply code XYZ, so the suite can check how replies are classified. It prints READY once it
-listens and runs until it is killed.
+at RCPT with the reply code XYZ, so the suite can check how replies are classified. With --cert and --key it
+speaks TLS: --tls starttls requires STARTTLS, --tls implicit wraps the connection from the first byte. It prints
+READY once it listens and runs until it is killed.
 """
 
 import argparse
@@ -11,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 
 from aiosmtpd.controller import Controller
 
@@ -54,8 +56,19 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     args = parser.parse_args()
-    controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port)
+    options = {}
+    if args.tls != "none":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        else:
+            options = {"ssl_context": context}
+    controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("READY", flush=True)
     loop = asyncio.new_event_loop()
