@@ -170,3 +170,34 @@ async fn a_webhook_without_the_right_credentials_is_refused(#[case] creds: Optio
         .await;
     assert!(matches!(got, Err(CallbackError::Signature(_))), "{got:?}");
 }
+
+#[tokio::test]
+async fn an_inbound_webhook_is_read_with_its_attachment_and_refused_without_the_credentials() {
+    let body = json!({
+        "From": "ann@example.com", "FromName": "Ann", "FromFull": {"Email": "ann@example.com", "Name": "Ann"},
+        "To": "support@irisx.example", "ToFull": [{"Email": "support@irisx.example", "Name": ""}],
+        "Subject": "Re: Hello", "MessageID": "22c74902-a0c1-4511-804f-341342852c90",
+        "TextBody": "Thanks!", "HtmlBody": "<p>Thanks!</p>",
+        "Headers": [{"Name": "Message-ID", "Value": "<abc@mail.example.com>"}],
+        "Attachments": [{"Name": "a.txt", "Content": "aGVsbG8gZmlsZQ==", "ContentType": "text/plain", "ContentLength": 10}],
+    })
+    .to_string();
+    let a = adapter("http://unused");
+    let auth = basic_auth("postmark", "hook-pass");
+    let m = a
+        .parse_inbound(&callback(CALLBACK_URL, &[("authorization", &auth)], body.clone()))
+        .unwrap();
+    assert_eq!(m.from, "ann@example.com");
+    assert_eq!(m.to, vec!["support@irisx.example".to_owned()]);
+    assert_eq!(
+        m.provider_message_id.as_deref(),
+        Some("22c74902-a0c1-4511-804f-341342852c90")
+    );
+    assert_eq!(&m.attachments[0].content[..], b"hello file");
+    assert!(
+        m.raw["Attachments"][0]["Content"].is_null(),
+        "file contents are not kept in the raw fields"
+    );
+    let refused = a.parse_inbound(&callback(CALLBACK_URL, &[], body));
+    assert!(matches!(refused, Err(CallbackError::Signature(_))), "{refused:?}");
+}

@@ -287,3 +287,22 @@ async fn a_relay_whose_certificate_is_not_trusted_is_retryable_and_gets_no_messa
     assert!(class(got.clone()).starts_with("retryable:"), "{got:?}");
     assert!(!sink.dir.path().join("0001.eml").exists());
 }
+
+#[tokio::test]
+async fn a_header_value_with_a_line_break_is_refused_before_anything_is_sent() {
+    let mut e = email();
+    e.headers = vec![("X-Note".into(), "a\r\nBcc: victim@example.com".into())];
+    let smtp = Smtp::new(Credentials {
+        host: "127.0.0.1".into(),
+        port: Some(free_port()),
+        security: Security::None,
+        username: None,
+        password: None,
+        helo_name: None,
+        root_certificate_pem: None,
+        timeout_secs: Some(2),
+        pool_size: None,
+    })
+    .unwrap();
+    assert_eq!(class(smtp.send(&e).await.unwrap_err()), "permanent:invalid_header");
+}

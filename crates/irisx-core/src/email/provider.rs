@@ -95,7 +95,7 @@ pub trait EmailProvider: Send + Sync + 'static {
     fn parse_inbound(&self, req: &CallbackRequest) -> Result<InboundEmail, CallbackError> {
         let _ = req;
         Err(CallbackError::Malformed(format!(
-            "{} has no inbound-parse webhook in IRISX: receive mail through a vendor that has one (SendGrid, Mailgun)",
+            "{} has no inbound-parse webhook in IRISX: receive mail through a vendor that has one (SendGrid, Mailgun, Postmark)",
             self.kind().as_str()
         )))
     }

@@ -203,6 +203,10 @@ pub fn message(email: &OutboundEmail) -> Result<Message, ProviderError> {
         b = b.reply_to(mailbox(r)?);
     }
     for (k, v) in &email.headers {
+        // A line break in a value would start a header of its own.
+        if v.contains(['\r', '\n']) {
+            return Err(refused("invalid_header", format!("the value of {k} has a line break")));
+        }
         let name = HeaderName::new_from_ascii(k.clone()).map_err(|e| refused("invalid_header", e))?;
         b = b.raw_header(HeaderValue::new(name, v.clone()));
     }
