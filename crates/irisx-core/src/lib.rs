@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod id;
 pub mod page;

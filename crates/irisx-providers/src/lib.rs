@@ -5,12 +5,14 @@
 //! Base URLs are configurable so tests point adapters at local mock servers speaking the same contract
 //! (`tests/contracts/` holds the vendors' documented payloads).
 
+pub mod email;
 pub mod http;
 pub mod signing;
 pub mod sms;
 
 use std::sync::Arc;
 
+use irisx_core::email::provider::{EmailProvider, EmailProviderKind};
 use irisx_core::ports::providers::ProviderFactory;
 use irisx_core::sms::model::ProviderAccount;
 use irisx_core::sms::provider::SmsProvider;
@@ -26,6 +28,19 @@ impl Factory {
         Self {
             client: http::client(options),
         }
+    }
+}
+
+impl Factory {
+    /// The email adapter of an account of `kind`; `credentials` is the opened JSON (see [`email`] for each
+    /// vendor's fields) and `base_url` overrides the vendor's API address. The error says what is wrong.
+    pub fn email(
+        &self,
+        kind: EmailProviderKind,
+        credentials: &serde_json::Value,
+        base_url: Option<&str>,
+    ) -> Result<Arc<dyn EmailProvider>, String> {
+        email::build(kind, credentials, base_url, self.client.clone()).map_err(|e| e.to_string())
     }
 }
 

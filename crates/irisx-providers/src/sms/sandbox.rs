@@ -32,7 +32,8 @@ use time::OffsetDateTime;
 use super::{BuildError, credentials};
 use crate::signing::{fresh, hmac_sha256, same};
 
-const HEADER: &str = "x-irisx-sandbox-signature";
+/// The header carrying the sandbox's signature.
+pub const HEADER: &str = "x-irisx-sandbox-signature";
 const TOLERANCE_SECS: i64 = 300;
 
 /// The sandbox's settings.
@@ -78,6 +79,38 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut msg = format!("{timestamp}.").into_bytes();
     msg.extend_from_slice(body);
     format!("t={timestamp},v1={}", hex::encode(hmac_sha256(secret.as_bytes(), &msg)))
+}
+
+/// Checks a callback signed with [`sign`] (also used by the email sandbox): the header's HMAC and a timestamp
+/// within 300 s of its arrival.
+pub fn verify(secret: &str, req: &CallbackRequest) -> Result<(), CallbackError> {
+    let header = req
+        .header(HEADER)
+        .ok_or_else(|| CallbackError::Signature(format!("no {HEADER} header")))?;
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", x)) => t = x.parse::<i64>().ok(),
+            Some(("v1", x)) => v1 = hex::decode(x).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return Err(CallbackError::Signature(format!("{HEADER} is malformed")));
+    };
+    if !fresh(t, req.received_at, TOLERANCE_SECS) {
+        return Err(CallbackError::Signature(
+            "the timestamp is outside the tolerance".into(),
+        ));
+    }
+    let mut msg = format!("{t}.").into_bytes();
+    msg.extend_from_slice(&req.body);
+    if same(&hmac_sha256(secret.as_bytes(), &msg), &v1) {
+        Ok(())
+    } else {
+        Err(CallbackError::Signature("the signature does not match".into()))
+    }
 }
 
 fn refusal(to: &str) -> Option<ProviderError> {
@@ -213,33 +246,7 @@ impl SmsProvider for Sandbox {
     }
 
     fn verify(&self, req: &CallbackRequest) -> Result<(), CallbackError> {
-        let header = req
-            .header(HEADER)
-            .ok_or_else(|| CallbackError::Signature(format!("no {HEADER} header")))?;
-        let mut t = None;
-        let mut v1 = None;
-        for part in header.split(',') {
-            match part.trim().split_once('=') {
-                Some(("t", x)) => t = x.parse::<i64>().ok(),
-                Some(("v1", x)) => v1 = hex::decode(x).ok(),
-                _ => {}
-            }
-        }
-        let (Some(t), Some(v1)) = (t, v1) else {
-            return Err(CallbackError::Signature(format!("{HEADER} is malformed")));
-        };
-        if !fresh(t, req.received_at, TOLERANCE_SECS) {
-            return Err(CallbackError::Signature(
-                "the timestamp is outside the tolerance".into(),
-            ));
-        }
-        let mut msg = format!("{t}.").into_bytes();
-        msg.extend_from_slice(&req.body);
-        if same(&hmac_sha256(self.creds.secret.as_bytes(), &msg), &v1) {
-            Ok(())
-        } else {
-            Err(CallbackError::Signature("the signature does not match".into()))
-        }
+        verify(&self.creds.secret, req)
     }
 
     fn parse_status(&self, req: &CallbackRequest) -> Result<Vec<StatusUpdate>, CallbackError> {

@@ -93,3 +93,74 @@ pub fn class(e: ProviderError) -> String {
         ProviderError::Unknown { .. } => "unknown".into(),
     }
 }
+
+/// An address for the email suites.
+pub fn addr(s: &str) -> irisx_core::validate::EmailAddress {
+    irisx_core::validate::EmailAddress::parse("address", s).unwrap()
+}
+
+/// The email the suites send: the documented examples' sender, recipient, reply-to, subject and bodies.
+pub fn email() -> irisx_core::email::OutboundEmail {
+    use irisx_core::email::{Mailbox, OutboundEmail};
+    OutboundEmail {
+        message_id: "msg_0193b0c8a6f47d2e9a1c3b5d7e9f0a12".into(),
+        from: Mailbox::named("Example Sender", addr("sender@example.com")),
+        to: vec![Mailbox::named("John Doe", addr("john.doe@example.com"))],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        reply_to: Some(Mailbox::new(addr("support@example.com"))),
+        subject: "Hello, World!".into(),
+        html: Some("<p>Hello</p>".into()),
+        text: Some("Hello".into()),
+        attachments: Vec::new(),
+        headers: Vec::new(),
+        tags: vec!["transactional".into()],
+    }
+}
+
+/// The same email with copies, a custom header and an attachment.
+pub fn full_email() -> irisx_core::email::OutboundEmail {
+    use irisx_core::email::{Attachment, Mailbox};
+    let mut e = email();
+    e.cc = vec![Mailbox::new(addr("cc@example.com"))];
+    e.bcc = vec![Mailbox::new(addr("bcc@example.com"))];
+    e.headers = vec![("X-Campaign".into(), "spring".into())];
+    e.attachments = vec![Attachment {
+        filename: "report.pdf".into(),
+        content_type: "application/pdf".into(),
+        content: bytes::Bytes::from_static(b"%PDF-1.4 test"),
+    }];
+    e
+}
+
+/// A `multipart/form-data` body with this boundary: text fields, then files `(field, filename, type, bytes)`.
+pub fn form_data(boundary: &str, fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        out.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    for (name, filename, ct, data) in files {
+        out.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                 Content-Type: {ct}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// An `Authorization: Basic` value.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}

@@ -1,0 +1,9 @@
+//! Email: the outbound message, the normalized tracking events, inbound mail, and the provider port.
+
+pub mod model;
+pub mod provider;
+
+pub use model::{
+    Attachment, BounceClass, EmailEvent, EmailEventKind, InboundEmail, Mailbox, OutboundEmail,
+    SubscriptionConfirmation, TrackingOutcome,
+};
