@@ -180,7 +180,7 @@ async fn reservations_from_two_processes_take_distinct_consecutive_slots(f: Fixt
     assert!(waits[..10].iter().all(|w| *w < Duration::from_millis(100)), "{waits:?}");
     for (i, w) in waits[10..].iter().enumerate() {
         let expected = Duration::from_millis(100 * (i as u64 + 1));
-        let drift = if *w > expected { *w - expected } else { expected - *w };
+        let drift = w.abs_diff(expected);
         assert!(
             drift < Duration::from_millis(60),
             "slot {i}: {w:?} vs {expected:?} in {waits:?}"
