@@ -268,6 +268,12 @@ impl Permission for ManageNumbers {
     const NEED: Option<Need> = Some(irisx_core::usecase::accounts::MANAGE);
 }
 
+/// Manage webhook endpoints: admin role or `webhooks:manage`.
+pub struct ManageWebhooks;
+impl Permission for ManageWebhooks {
+    const NEED: Option<Need> = Some(irisx_core::usecase::webhooks::MANAGE);
+}
+
 /// The authenticated tenant caller, authorised for `P`. The auth middleware authenticated it already.
 pub struct Tenant<P: Permission>(pub TenantPrincipal, pub PhantomData<P>);
 

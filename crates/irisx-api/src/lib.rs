@@ -77,6 +77,7 @@ pub struct AppState {
     modifiers(&SecuritySchemes),
     tags((name = "auth", description = "Sign-up, login and sessions"), (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "API keys"), (name = "admin", description = "Platform staff"),
+        (name = "webhooks", description = "Webhook endpoints: Standard Webhooks signatures, retries, replay"),
         (name = "system", description = "Health, readiness and metrics"))
 )]
 struct ApiDoc;
@@ -120,7 +121,8 @@ fn parts() -> Parts {
             .merge(routes::sms::router())
             .merge(routes::numbers::tenant())
             .merge(routes::providers::tenant())
-            .merge(routes::usage::router()),
+            .merge(routes::usage::router())
+            .merge(routes::webhooks::tenant()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()
             .merge(routes::numbers::admin())

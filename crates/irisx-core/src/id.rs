@@ -167,6 +167,18 @@ define_id!(
     EventId, "evt", "event"
 );
 define_id!(
+    /// A tenant's webhook endpoint.
+    WebhookEndpointId, "ep", "webhook endpoint"
+);
+define_id!(
+    /// One event on its way to one endpoint (or status callback URL).
+    WebhookDeliveryId, "whd", "webhook delivery"
+);
+define_id!(
+    /// One HTTP attempt of a webhook delivery.
+    WebhookAttemptId, "wha", "webhook attempt"
+);
+define_id!(
     /// A usage record (what billing rates).
     UsageId, "use", "usage record"
 );

@@ -80,6 +80,9 @@ pub enum Task {
     /// Hand one outbound SMS to a provider.
     #[serde(rename = "sms.send.v1")]
     SendSmsV1(SendSmsV1),
+    /// Make the next attempt of one webhook delivery.
+    #[serde(rename = "webhook.deliver.v1")]
+    DeliverWebhookV1(DeliverWebhookV1),
 }
 
 impl Task {
@@ -88,6 +91,7 @@ impl Task {
         match self {
             Task::TenantPurgeV1(_) => Subject::PlatformMaintenance,
             Task::SendSmsV1(_) => Subject::SmsSend,
+            Task::DeliverWebhookV1(_) => Subject::WebhookTrigger,
         }
     }
 
@@ -96,6 +100,7 @@ impl Task {
         match self {
             Task::TenantPurgeV1(t) => Some(&t.tenant_id),
             Task::SendSmsV1(t) => Some(&t.tenant_id),
+            Task::DeliverWebhookV1(t) => Some(&t.tenant_id),
         }
     }
 }
@@ -105,6 +110,15 @@ impl Task {
 pub struct TenantPurgeV1 {
     /// The tenant to purge.
     pub tenant_id: TenantId,
+}
+
+/// Make the next attempt of one webhook delivery (one event to one endpoint or status callback URL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverWebhookV1 {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The delivery.
+    pub delivery_id: crate::id::WebhookDeliveryId,
 }
 
 /// Hand one outbound SMS to a provider: route, send, retry, fail over, reconcile.

@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -82,6 +83,10 @@ pub struct Config {
     /// SMS per second by sender type and per provider account (`IRISX_SMS_PACE__LONG_CODE=1`, `__TOLL_FREE`,
     /// `__SHORT_CODE`, `__PER_PROVIDER`).
     pub sms_pace: irisx_core::usecase::SmsPace,
+    /// Webhook delivery (`IRISX_WEBHOOKS__TIMEOUT_SECS`, `__SCHEDULE_SECS`, `__ALLOWLIST`, ...).
+    pub webhooks: WebhookSettings,
+    /// Days events (and their webhook deliveries) are kept.
+    pub event_retention_days: u32,
     /// Per-plan limits: requests per minute per key (`free`, `starter`, `growth`, `enterprise`).
     pub plan_key_limits: PlanNumbers,
     /// Per-plan markup over provider cost, in percent (`IRISX_PLAN_MARKUP_PERCENT__FREE=20`, …).
@@ -111,6 +116,86 @@ pub struct Config {
     /// `IRISX_*` environment variables that name no setting; logged as a warning at start.
     #[serde(skip)]
     pub ignored_env: Vec<String>,
+}
+
+/// Webhook delivery settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Seconds an attempt waits for the answer (1 to 30, default 10).
+    pub timeout_secs: u64,
+    /// The waits between attempts, in seconds, comma-separated: `5,300,1800,7200` (the default) makes five
+    /// attempts; a multi-day schedule such as `5,300,1800,7200,18000,36000,36000,86400` is allowed.
+    #[serde(deserialize_with = "text_or_number")]
+    pub schedule_secs: String,
+    /// Days an endpoint may fail without a single success before it is disabled (default 5).
+    pub disable_after_days: u32,
+    /// Attempts in flight to one endpoint at most (default 4).
+    pub per_endpoint_concurrency: u32,
+    /// Destinations exempt from the SSRF rules, comma-separated CIDRs, addresses or host names
+    /// (`127.0.0.0/8` for local development and tests). Empty in production.
+    pub allowlist: String,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 10,
+            schedule_secs: "5,300,1800,7200".into(),
+            disable_after_days: 5,
+            per_endpoint_concurrency: 4,
+            allowlist: String::new(),
+        }
+    }
+}
+
+/// A text setting that the environment may also give as one number (`IRISX_WEBHOOKS__SCHEDULE_SECS=5`).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Text(t) => t,
+        Either::Number(n) => n.to_string(),
+    })
+}
+
+impl WebhookSettings {
+    /// The retry schedule, or what is wrong with it.
+    pub fn schedule(&self) -> Result<irisx_core::webhook::RetrySchedule, String> {
+        let delays = self
+            .schedule_secs
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| format!("`{s}` is not a number of seconds"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if delays.len() > 30
+            || delays
+                .iter()
+                .any(|d| d.is_zero() || *d > Duration::from_secs(7 * 24 * 3600))
+        {
+            return Err("give at most 30 waits of 1 second to 7 days".into());
+        }
+        Ok(irisx_core::webhook::RetrySchedule::new(delays))
+    }
+
+    /// The allowlist entries.
+    pub fn allowlist(&self) -> Vec<String> {
+        self.allowlist
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// One number per plan.
@@ -161,6 +246,8 @@ impl Default for Config {
             login_lockout_secs: 900,
             public_rate_per_minute: 30,
             sms_pace: irisx_core::usecase::SmsPace::default(),
+            webhooks: WebhookSettings::default(),
+            event_retention_days: 30,
             plan_key_limits: PlanNumbers {
                 free: plans.free.per_key_per_minute,
                 starter: plans.starter.per_key_per_minute,
@@ -324,6 +411,27 @@ impl Config {
         }
         if self.provider_timeout_ms < 100 {
             return bad("IRISX_PROVIDER_TIMEOUT_MS", "must be at least 100");
+        }
+        if let Err(why) = self.webhooks.schedule() {
+            return bad("IRISX_WEBHOOKS__SCHEDULE_SECS", &why);
+        }
+        if !(1..=30).contains(&self.webhooks.timeout_secs) {
+            return bad("IRISX_WEBHOOKS__TIMEOUT_SECS", "must be 1 to 30 seconds");
+        }
+        for (key, value) in [
+            (
+                "IRISX_WEBHOOKS__DISABLE_AFTER_DAYS",
+                self.webhooks.disable_after_days as usize,
+            ),
+            (
+                "IRISX_WEBHOOKS__PER_ENDPOINT_CONCURRENCY",
+                self.webhooks.per_endpoint_concurrency as usize,
+            ),
+            ("IRISX_EVENT_RETENTION_DAYS", self.event_retention_days as usize),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
         }
         for (key, value) in [
             ("IRISX_RELAY_BATCH", self.relay_batch as usize),

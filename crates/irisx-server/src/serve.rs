@@ -10,6 +10,7 @@ use irisx_core::auth::TokenSigner;
 use irisx_core::crypto::SecretBox;
 use irisx_core::ports::cache::Rate;
 use irisx_core::ports::queue::Queue;
+use irisx_core::usecase::webhooks::WebhookPolicy;
 use irisx_core::usecase::{LoginPolicy, PlanLimit, PlanLimits, PlanMarkup, Platform, Policy};
 use irisx_queue::{OutboxRelay, QueueOptions, RelayOptions};
 use irisx_worker::{Maintenance, Worker, WorkerOptions};
@@ -75,6 +76,13 @@ fn policy(cfg: &Config) -> Policy {
             }
         },
         sms_pace: cfg.sms_pace,
+        webhooks: WebhookPolicy {
+            schedule: cfg.webhooks.schedule().unwrap_or_default(),
+            timeout: Duration::from_secs(cfg.webhooks.timeout_secs),
+            disable_after: Duration::from_secs(u64::from(cfg.webhooks.disable_after_days) * 24 * 3600),
+            per_endpoint_concurrency: cfg.webhooks.per_endpoint_concurrency,
+            event_retention: Duration::from_secs(u64::from(cfg.event_retention_days) * 24 * 3600),
+        },
     }
 }
 
@@ -132,6 +140,13 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         policy: policy(cfg),
         outbox_wake: relay.wake(),
         public_url,
+        webhook_sender: Arc::new(
+            irisx_webhooks::HttpWebhookSender::new(irisx_webhooks::SenderConfig {
+                allowlist: cfg.webhooks.allowlist(),
+                ..Default::default()
+            })
+            .context("IRISX_WEBHOOKS__ALLOWLIST")?,
+        ),
     });
     Ok(Backends { platform, queue, relay })
 }

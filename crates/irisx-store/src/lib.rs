@@ -15,6 +15,7 @@ mod rows;
 mod shared;
 mod sqlite;
 mod store_impl;
+mod webhook_rows;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -184,6 +184,60 @@ macro_rules! impl_messaging_store {
             ) -> StoreResult<Page<Event>> {
                 list_events(&self.pool, t, event_type, resource_id, p).await
             }
+            async fn create_webhook_endpoint(&self, w: &WebhookEndpoint) -> StoreResult<()> {
+                create_webhook_endpoint(&self.pool, w).await
+            }
+            async fn get_webhook_endpoint(&self, t: &TenantId, id: &WebhookEndpointId) -> StoreResult<WebhookEndpoint> {
+                get_webhook_endpoint(&self.pool, t, id).await
+            }
+            async fn list_webhook_endpoints(
+                &self,
+                t: &TenantId,
+                p: &PageRequest,
+            ) -> StoreResult<Page<WebhookEndpoint>> {
+                list_webhook_endpoints(&self.pool, t, p).await
+            }
+            async fn update_webhook_endpoint(&self, w: &WebhookEndpoint) -> StoreResult<()> {
+                update_webhook_endpoint(&self.pool, w).await
+            }
+            async fn delete_webhook_endpoint(&self, t: &TenantId, id: &WebhookEndpointId) -> StoreResult<()> {
+                delete_webhook_endpoint(&self.pool, t, id).await
+            }
+            async fn webhook_delivery(
+                &self,
+                id: &WebhookDeliveryId,
+            ) -> StoreResult<(WebhookDelivery, Event, Option<WebhookEndpoint>)> {
+                webhook_delivery(&self.pool, id).await
+            }
+            async fn record_webhook_attempt(&self, r: &AttemptRecord, task: &TaskId) -> StoreResult<()> {
+                record_webhook_attempt(&self.pool, r, task).await
+            }
+            async fn list_webhook_attempts(
+                &self,
+                t: &TenantId,
+                endpoint: &WebhookEndpointId,
+                p: &PageRequest,
+            ) -> StoreResult<Page<WebhookAttemptLog>> {
+                list_webhook_attempts(&self.pool, t, endpoint, p).await
+            }
+            async fn redeliver(
+                &self,
+                t: &TenantId,
+                endpoint: &WebhookEndpointId,
+                event: Option<&EventId>,
+                failed_since: Option<OffsetDateTime>,
+            ) -> StoreResult<u64> {
+                redeliver(&self.pool, t, endpoint, event, failed_since).await
+            }
+            async fn create_test_delivery(&self, w: &WebhookEndpoint, e: &Event) -> StoreResult<WebhookDeliveryId> {
+                create_test_delivery(&self.pool, w, e).await
+            }
+            async fn callback_secret(&self, t: &TenantId, candidate: &str) -> StoreResult<String> {
+                callback_secret(&self.pool, t, candidate).await
+            }
+            async fn prune_events(&self, before: OffsetDateTime) -> StoreResult<u64> {
+                prune_events(&self.pool, before).await
+            }
         }
     };
 }

@@ -213,5 +213,6 @@ pub(crate) fn event(r: &impl Cols) -> sqlx::Result<Event> {
         resource_id: r.text("resource_id")?,
         data: r.json("data")?,
         occurred_at: r.time("occurred_at")?,
+        callback_url: None,
     })
 }

@@ -104,4 +104,7 @@ messaging_conformance!(
     ledger::usage_totals_sum_per_channel_unit_and_currency_within_the_half_open_range,
     ledger::events_list_newest_first_filtered_by_exact_type_prefix_and_resource,
     ledger::eight_concurrent_record_sent_calls_for_one_task_record_it_once,
+    webhooks::an_event_fans_out_to_matching_enabled_endpoints_and_its_callback,
+    webhooks::tenant_b_cannot_touch_tenant_a_endpoints,
+    webhooks::an_attempt_settles_its_delivery_and_task_and_a_replay_queues_it_again,
 );

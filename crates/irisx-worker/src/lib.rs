@@ -8,6 +8,7 @@
 mod handlers;
 mod maintenance;
 mod sms;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +84,7 @@ pub enum Outcome {
 }
 
 /// The subjects this worker consumes.
-pub const SUBJECTS: &[Subject] = &[Subject::SmsSend, Subject::PlatformMaintenance];
+pub const SUBJECTS: &[Subject] = &[Subject::SmsSend, Subject::WebhookTrigger, Subject::PlatformMaintenance];
 
 /// Consumes tasks and runs their handlers.
 #[derive(Clone)]

@@ -1,5 +1,5 @@
-//! Periodic housekeeping: forget expired idempotency records, old finished outbox rows, and receipts parked
-//! for a send that never came.
+//! Periodic housekeeping: forget expired idempotency records, old finished outbox rows, events past their
+//! retention (with their webhook deliveries), and receipts parked for a send that never came.
 
 use std::sync::Arc;
 use std::time::Duration;

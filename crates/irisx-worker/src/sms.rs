@@ -177,7 +177,8 @@ async fn record_sent(
             &format!("message.{}", after.status.as_str()),
             m.id.as_str(),
             event_data(&after),
-        ),
+        )
+        .with_callback(m.status_callback.clone()),
     };
     if p.messaging.record_sent(&m.id, &sent, task).await? {
         // Receipts that raced ahead of this record waited for it. The send is recorded either way; a
@@ -203,7 +204,8 @@ async fn fail(
     let mut after = m.clone();
     after.status = DeliveryStatus::Failed;
     after.error_code = Some(code.to_owned());
-    let event = Event::now(&m.tenant_id, "message.failed", m.id.as_str(), event_data(&after));
+    let event = Event::now(&m.tenant_id, "message.failed", m.id.as_str(), event_data(&after))
+        .with_callback(m.status_callback.clone());
     p.messaging.record_failed(&m.id, att, code, error, &event, task).await?;
     Ok(Outcome::Done)
 }

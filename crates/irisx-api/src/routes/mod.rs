@@ -10,3 +10,4 @@ pub mod sms;
 pub mod system;
 pub mod usage;
 pub mod users;
+pub mod webhooks;

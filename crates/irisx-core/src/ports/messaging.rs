@@ -10,8 +10,12 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::store::StoreResult;
+use super::webhooks::AttemptRecord;
 use crate::audit::AuditEntry;
-use crate::id::{MessageId, PhoneNumberId, ProviderAccountId, RouteId, TaskId, TenantId};
+use crate::id::{
+    EventId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, TaskId, TenantId, WebhookDeliveryId,
+    WebhookEndpointId,
+};
 use crate::page::{Page, PageRequest};
 use crate::sms::DeliveryStatus;
 use crate::sms::model::{
@@ -19,6 +23,7 @@ use crate::sms::model::{
 };
 use crate::sms::provider::StatusUpdate;
 use crate::task::NewTask;
+use crate::webhook::model::{WebhookAttemptLog, WebhookDelivery, WebhookEndpoint};
 
 /// Which messages to list.
 #[derive(Debug, Clone, Default)]
@@ -247,4 +252,48 @@ pub trait MessagingStore: Send + Sync + 'static {
         resource_id: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Event>>;
+
+    // ---- webhooks ----
+
+    /// Stores an endpoint with its event filters.
+    async fn create_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()>;
+    /// A tenant's endpoint.
+    async fn get_webhook_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> StoreResult<WebhookEndpoint>;
+    /// A tenant's endpoints, newest first.
+    async fn list_webhook_endpoints(&self, tenant: &TenantId, page: &PageRequest)
+    -> StoreResult<Page<WebhookEndpoint>>;
+    /// Replaces an endpoint's changeable fields and filters (`NotFound` when the tenant has no such endpoint).
+    async fn update_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()>;
+    /// Deletes an endpoint with its deliveries and attempts.
+    async fn delete_webhook_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> StoreResult<()>;
+    /// A delivery with its event and, for endpoint deliveries, the endpoint (the worker).
+    async fn webhook_delivery(
+        &self,
+        id: &WebhookDeliveryId,
+    ) -> StoreResult<(WebhookDelivery, Event, Option<WebhookEndpoint>)>;
+    /// Records an attempt (see [`AttemptRecord`]); completes `task` when the delivery is settled.
+    async fn record_webhook_attempt(&self, record: &AttemptRecord, task: &TaskId) -> StoreResult<()>;
+    /// An endpoint's attempts, newest first.
+    async fn list_webhook_attempts(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<WebhookAttemptLog>>;
+    /// Delivers again to an endpoint: one event (`event`, creating its delivery if the endpoint never had
+    /// one), or every failed delivery created since `failed_since`. Each gets a fresh schedule and task;
+    /// returns how many.
+    async fn redeliver(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        event: Option<&EventId>,
+        failed_since: Option<OffsetDateTime>,
+    ) -> StoreResult<u64>;
+    /// Writes an event for one endpoint only (a test event): the event, its delivery and task.
+    async fn create_test_delivery(&self, endpoint: &WebhookEndpoint, event: &Event) -> StoreResult<WebhookDeliveryId>;
+    /// The tenant's status-callback secret, storing `candidate` (sealed) when it has none yet.
+    async fn callback_secret(&self, tenant: &TenantId, candidate: &str) -> StoreResult<String>;
+    /// Deletes events older than `before` with their deliveries and attempts; returns how many events.
+    async fn prune_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }

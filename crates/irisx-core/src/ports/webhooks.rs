@@ -74,3 +74,31 @@ pub trait WebhookSender: Send + Sync + 'static {
     /// Makes one attempt. Never panics and never returns early without an attempt record.
     async fn send(&self, request: &WebhookRequest) -> WebhookAttempt;
 }
+
+/// What an endpoint's health becomes after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointHealth {
+    /// Not an endpoint delivery (a status callback), or nothing to change.
+    Unchanged,
+    /// It answered 2xx: no longer failing.
+    Healthy,
+    /// It failed: failing since now, unless it already was.
+    Failing,
+    /// Disabled by IRISX, with the reason (410, or failing for too long).
+    Disabled(String),
+}
+
+/// What one attempt writes, in one transaction: the attempt log, the delivery's new state and attempt count,
+/// the endpoint's health, an event (`webhook.endpoint.disabled`), and — when the delivery is settled — the
+/// task's completion.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// The attempt log entry (its `attempt` is the delivery's new attempt count).
+    pub log: crate::webhook::model::WebhookAttemptLog,
+    /// The delivery's state after it.
+    pub state: crate::webhook::model::DeliveryState,
+    /// The endpoint's health after it.
+    pub health: EndpointHealth,
+    /// An event to write (and fan out) with it.
+    pub event: Option<crate::sms::model::Event>,
+}

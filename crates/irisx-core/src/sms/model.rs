@@ -289,6 +289,8 @@ pub struct Event {
     pub data: Value,
     /// When it happened.
     pub occurred_at: OffsetDateTime,
+    /// The resource's own status callback URL (a message's `status_callback`), which receives the event too.
+    pub callback_url: Option<String>,
 }
 
 impl Event {
@@ -301,6 +303,24 @@ impl Event {
             resource_id: resource_id.to_owned(),
             data,
             occurred_at: OffsetDateTime::now_utc(),
+            callback_url: None,
         }
+    }
+
+    /// The same event, also posted to this status callback URL.
+    pub fn with_callback(mut self, url: Option<String>) -> Self {
+        self.callback_url = url;
+        self
+    }
+
+    /// The body every webhook of this event carries: `{"id", "type", "tenant_id", "occurred_at", "data"}`.
+    pub fn webhook_body(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.event_type,
+            "tenant_id": self.tenant_id,
+            "occurred_at": self.occurred_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "data": self.data,
+        })
     }
 }

@@ -14,6 +14,7 @@ pub mod sms;
 pub mod staff_auth;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use crate::ports::cache::{Cache, Rate};
 use crate::ports::messaging::MessagingStore;
 use crate::ports::providers::ProviderFactory;
 use crate::ports::store::Store;
+use crate::ports::webhooks::WebhookSender;
 
 /// The ports and policies every use case works with. Built once by the binary.
 pub struct Platform {
@@ -48,6 +50,8 @@ pub struct Platform {
     pub outbox_wake: Arc<Notify>,
     /// The address providers reach this IRISX at, for delivery receipts (`https://irisx.example.com`).
     pub public_url: String,
+    /// Posts signed webhooks under the SSRF rules.
+    pub webhook_sender: Arc<dyn WebhookSender>,
 }
 
 /// Rules that configuration may change.
@@ -65,6 +69,8 @@ pub struct Policy {
     pub sms_pace: SmsPace,
     /// What each plan pays over the provider's cost, in percent.
     pub markup: PlanMarkup,
+    /// Webhook delivery: schedule, timeout, disabling, concurrency, retention.
+    pub webhooks: webhooks::WebhookPolicy,
 }
 
 /// The markup over provider cost each plan pays, in percent: price = cost × (100 + markup) / 100.
@@ -144,6 +150,7 @@ impl Default for Policy {
             },
             sms_pace: SmsPace::default(),
             markup: PlanMarkup::default(),
+            webhooks: webhooks::WebhookPolicy::default(),
         }
     }
 }

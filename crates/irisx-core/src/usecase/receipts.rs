@@ -103,6 +103,7 @@ async fn apply_receipt(
             message.id.as_str(),
             event_data(&after),
         )
+        .with_callback(message.status_callback.clone())
     });
     Ok(p.messaging.apply_status_change(&change, event.as_ref()).await?)
 }

@@ -97,8 +97,10 @@ fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError
     for (i, u) in input.media_urls.iter().enumerate() {
         c.check(http_url(&format!("media_urls[{i}]"), u));
     }
-    if let Some(cb) = &input.status_callback {
-        c.check(http_url("status_callback", cb));
+    if let Some(cb) = &input.status_callback
+        && let Err(why) = crate::webhook::WebhookUrl::parse(cb)
+    {
+        c.push(FieldError::new("status_callback", "invalid_url", why));
     }
     if input.validity_period.is_some_and(|v| !(1..=14_400).contains(&v)) {
         c.push(FieldError::new(
@@ -157,6 +159,12 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
             "number_not_held",
             "this account does not hold that number",
         ));
+    }
+    if let Some(cb) = &input.status_callback {
+        let url = crate::webhook::WebhookUrl::parse(cb).map_err(CoreError::internal)?;
+        if let Err(refused) = p.webhook_sender.check_url(&url).await {
+            return Err(CoreError::field("status_callback", "url_refused", refused.0));
+        }
     }
     if p.messaging.is_opted_out(by.tenant_id(), to.as_str()).await? {
         return Err(CoreError::field(
@@ -217,7 +225,8 @@ async fn queue(p: &Platform, message: &Message) -> Result<(), CoreError> {
         "message.queued",
         message.id.as_str(),
         event_data(message),
-    );
+    )
+    .with_callback(message.status_callback.clone());
     let task = SendSmsV1 {
         tenant_id: message.tenant_id.clone(),
         message_id: message.id.clone(),
@@ -282,7 +291,8 @@ pub async fn cancel(p: &Platform, by: &TenantPrincipal, id: &MessageId) -> Resul
     let current = p.messaging.get_message(by.tenant_id(), id).await?;
     let mut canceled = current.clone();
     canceled.status = DeliveryStatus::Canceled;
-    let event = Event::now(by.tenant_id(), "message.canceled", id.as_str(), event_data(&canceled));
+    let event = Event::now(by.tenant_id(), "message.canceled", id.as_str(), event_data(&canceled))
+        .with_callback(current.status_callback.clone());
     Ok(p.messaging.cancel_message(by.tenant_id(), id, &event).await?)
 }
 

@@ -7,6 +7,7 @@
 //! and the header carries `v1,<base64 MAC>`, one per valid secret, separated by spaces (so a receiver accepts
 //! the old and the new secret during a rotation).
 
+pub mod model;
 mod schedule;
 mod secret;
 mod url;

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod records;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::future::Future;
 use std::io::Write;

@@ -102,6 +102,7 @@ pub fn event(tenant: &TenantId, event_type: &str, resource: &str) -> Event {
         resource_id: resource.into(),
         data: json!({"k": "v"}),
         occurred_at: now(),
+        callback_url: None,
     }
 }
 

@@ -50,6 +50,12 @@ macro_rules! message_sql {
 
         /// Appends an event inside `tx`.
         async fn insert_event(conn: &mut <Db as sqlx::Database>::Connection, e: &Event) -> StoreResult<()> {
+            insert_event_row(conn, e).await?;
+            fan_out(conn, e).await
+        }
+
+        /// Appends an event without fanning it out.
+        async fn insert_event_row(conn: &mut <Db as sqlx::Database>::Connection, e: &Event) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO events (id, tenant_id, event_type, resource_id, data, occurred_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -60,7 +66,7 @@ macro_rules! message_sql {
             .bind(e.resource_id.as_str())
             .bind(sqlx::types::Json(&e.data))
             .bind(ts(e.occurred_at))
-            .execute(conn)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
             Ok(())

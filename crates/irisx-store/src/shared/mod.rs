@@ -19,18 +19,20 @@ pub(crate) mod msg_worker;
 pub(crate) mod numbers;
 pub(crate) mod tenants;
 pub(crate) mod users;
+pub(crate) mod webhook_ops;
+pub(crate) mod webhooks;
 
 /// What every shared macro body uses.
 pub(crate) mod prelude {
     pub(crate) use crate::error::map as db_err;
-    pub(crate) use crate::{msg_rows, rows};
+    pub(crate) use crate::{msg_rows, rows, webhook_rows};
     pub(crate) use irisx_core::audit::{AuditEntry, AuditFilter};
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
     pub(crate) use irisx_core::id::{
-        AdminSessionId, AdminUserId, ApiKeyId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, SessionId,
-        StatusChangeId, TaskId, TenantId, UserId,
+        AdminSessionId, AdminUserId, ApiKeyId, EventId, MessageId, PhoneNumberId, ProviderAccountId, RouteId,
+        SessionId, StatusChangeId, TaskId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::messaging::{MessageFilter, SentRecord, UsageTotal};
@@ -38,12 +40,14 @@ pub(crate) mod prelude {
         ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
         UserFilter, UserPatch,
     };
+    pub(crate) use irisx_core::ports::webhooks::{AttemptRecord, EndpointHealth};
     pub(crate) use irisx_core::sms::DeliveryStatus;
     pub(crate) use irisx_core::sms::model::{
         Attempt, Channel, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange, UsageRecord,
     };
     pub(crate) use irisx_core::sms::provider::StatusUpdate;
-    pub(crate) use irisx_core::task::{NewTask, OutboxStats, TaskState};
+    pub(crate) use irisx_core::task::{DeliverWebhookV1, NewTask, OutboxStats, Task, TaskState};
+    pub(crate) use irisx_core::webhook::model::{DeliveryState, WebhookAttemptLog, WebhookDelivery, WebhookEndpoint};
     pub(crate) use rows::Cols as _;
     pub(crate) use sqlx::Pool;
     pub(crate) use time::OffsetDateTime;
@@ -91,6 +95,8 @@ macro_rules! shared_sql {
         $crate::shared::messages::message_sql!();
         $crate::shared::msg_worker::msg_worker_sql!();
         $crate::shared::ledger::ledger_sql!();
+        $crate::shared::webhooks::webhook_sql!();
+        $crate::shared::webhook_ops::webhook_ops_sql!();
     };
 }
 pub(crate) use shared_sql;
