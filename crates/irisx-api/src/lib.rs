@@ -75,6 +75,7 @@ pub struct AppState {
         `{\"error\": {\"code\", \"message\", \"details\", \"request_id\"}}`. Creates accept `Idempotency-Key`.",
         license(name = "Apache-2.0")),
     modifiers(&SecuritySchemes),
+    components(schemas(routes::event_schemas::WebhookPayload)),
     tags((name = "auth", description = "Sign-up, login and sessions"), (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "API keys"), (name = "admin", description = "Platform staff"),
         (name = "webhooks", description = "Webhook endpoints: Standard Webhooks signatures, retries, replay"),

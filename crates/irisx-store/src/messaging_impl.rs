@@ -175,14 +175,8 @@ macro_rules! impl_messaging_store {
             ) -> StoreResult<Vec<UsageTotal>> {
                 usage_totals(&self.pool, t, from, to, channel).await
             }
-            async fn list_events(
-                &self,
-                t: &TenantId,
-                event_type: Option<&str>,
-                resource_id: Option<&str>,
-                p: &PageRequest,
-            ) -> StoreResult<Page<Event>> {
-                list_events(&self.pool, t, event_type, resource_id, p).await
+            async fn search_events(&self, t: &TenantId, f: &EventFilter, p: &PageRequest) -> StoreResult<Page<Event>> {
+                search_events(&self.pool, t, f, p).await
             }
             async fn create_webhook_endpoint(&self, w: &WebhookEndpoint) -> StoreResult<()> {
                 create_webhook_endpoint(&self.pool, w).await

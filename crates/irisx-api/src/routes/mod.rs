@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
+pub mod event_schemas;
 pub mod numbers;
 pub mod providers;
 pub mod sms;

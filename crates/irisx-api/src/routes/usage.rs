@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use irisx_core::id::EventId;
+use irisx_core::ports::messaging::EventFilter;
 use irisx_core::sms::model::{Channel, Event};
 use irisx_core::usecase::sms;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,10 @@ pub struct EventQuery {
     pub event_type: Option<String>,
     /// Only about this message or call.
     pub resource_id: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    pub from: Option<String>,
+    /// Only events before this time (RFC 3339).
+    pub to: Option<String>,
 }
 
 /// An event.
@@ -152,13 +157,12 @@ async fn events(
         cursor: q.cursor,
     }
     .page()?;
-    let list = sms::events(
-        &st.platform,
-        &p,
-        q.event_type.as_deref(),
-        q.resource_id.as_deref(),
-        &page,
-    )
-    .await?;
+    let filter = EventFilter {
+        event_type: q.event_type,
+        resource_id: q.resource_id,
+        from: rfc3339_param("from", q.from)?,
+        to: rfc3339_param("to", q.to)?,
+    };
+    let list = sms::events(&st.platform, &p, &filter, &page).await?;
     Ok(Json(ListOut::from_page(list, EventOut::from)))
 }

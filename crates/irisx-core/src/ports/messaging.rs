@@ -44,6 +44,19 @@ pub struct MessageFilter {
     pub created_to: Option<OffsetDateTime>,
 }
 
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this type, or a prefix ending in `*`.
+    pub event_type: Option<String>,
+    /// Only about this resource.
+    pub resource_id: Option<String>,
+    /// Only events that occurred at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Only events that occurred before this time.
+    pub to: Option<OffsetDateTime>,
+}
+
 /// Usage summed over a period, per channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageTotal {
@@ -244,6 +257,13 @@ pub trait MessagingStore: Send + Sync + 'static {
         to: OffsetDateTime,
         channel: Option<Channel>,
     ) -> StoreResult<Vec<UsageTotal>>;
+    /// A tenant's events, newest first, filtered (a type ending in `*` matches a prefix).
+    async fn search_events(
+        &self,
+        tenant: &TenantId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>>;
     /// A tenant's events, newest first, optionally of one type (a trailing `*` matches a prefix) or resource.
     async fn list_events(
         &self,
@@ -251,7 +271,14 @@ pub trait MessagingStore: Send + Sync + 'static {
         event_type: Option<&str>,
         resource_id: Option<&str>,
         page: &PageRequest,
-    ) -> StoreResult<Page<Event>>;
+    ) -> StoreResult<Page<Event>> {
+        let filter = EventFilter {
+            event_type: event_type.map(str::to_owned),
+            resource_id: resource_id.map(str::to_owned),
+            ..EventFilter::default()
+        };
+        self.search_events(tenant, &filter, page).await
+    }
 
     // ---- webhooks ----
 

@@ -188,7 +188,7 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
 }
 
 /// A new outbound SMS, queued, with no options.
-fn outbound(tenant: &TenantId, from: &str, to: &str, body: String, now: OffsetDateTime) -> Message {
+pub fn outbound(tenant: &TenantId, from: &str, to: &str, body: String, now: OffsetDateTime) -> Message {
     let seg = segments(&body);
     Message {
         id: MessageId::new(),
@@ -349,15 +349,12 @@ pub async fn usage(
 pub async fn events(
     p: &Platform,
     by: &TenantPrincipal,
-    event_type: Option<&str>,
-    resource_id: Option<&str>,
+    filter: &crate::ports::messaging::EventFilter,
     page: &PageRequest,
 ) -> Result<Page<Event>, CoreError> {
     by.authorize(Need {
         role: Role::Admin,
         scope: Some(Scope::EventsRead),
     })?;
-    Ok(p.messaging
-        .list_events(by.tenant_id(), event_type, resource_id, page)
-        .await?)
+    Ok(p.messaging.search_events(by.tenant_id(), filter, page).await?)
 }

@@ -105,15 +105,14 @@ macro_rules! ledger_sql {
         }
 
         /// A tenant's events, newest first; a type ending in `*` matches as a prefix.
-        pub(crate) async fn list_events(
+        pub(crate) async fn search_events(
             pool: &Pool<Db>,
             tenant: &TenantId,
-            event_type: Option<&str>,
-            resource_id: Option<&str>,
+            f: &EventFilter,
             page: &PageRequest,
         ) -> StoreResult<Page<Event>> {
             let (limit, fetch) = overfetch(page);
-            let (exact, prefix) = match event_type {
+            let (exact, prefix) = match f.event_type.as_deref() {
                 Some(t) if t.ends_with('*') => (None, Some(format!("{}%", rows::like_escape(t.trim_end_matches('*'))))),
                 Some(t) => (Some(t), None),
                 None => (None, None),
@@ -121,14 +120,17 @@ macro_rules! ledger_sql {
             let rows = sqlx::query(
                 r"SELECT * FROM events WHERE tenant_id = $1 AND ($2 IS NULL OR event_type = $2)
                   AND ($3 IS NULL OR event_type LIKE $3 ESCAPE '\') AND ($4 IS NULL OR resource_id = $4)
-                  AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6",
+                  AND ($5 IS NULL OR id < $5) AND ($7 IS NULL OR occurred_at >= $7)
+                  AND ($8 IS NULL OR occurred_at < $8) ORDER BY id DESC LIMIT $6",
             )
             .bind(tenant.as_str())
             .bind(exact)
             .bind(prefix)
-            .bind(resource_id)
+            .bind(f.resource_id.as_deref())
             .bind(page.cursor.as_deref())
             .bind(fetch)
+            .bind(f.from.map(ts))
+            .bind(f.to.map(ts))
             .fetch_all(pool)
             .await
             .map_err(db_err)?;
