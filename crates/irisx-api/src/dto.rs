@@ -281,3 +281,13 @@ pub fn rfc3339_param(field: &str, v: Option<String>) -> Result<Option<OffsetDate
     })
     .transpose()
 }
+
+/// For `PATCH` bodies: `Some(None)` for an explicit null, `None` when the field is absent (with
+/// `#[serde(default)]`).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

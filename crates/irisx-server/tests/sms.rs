@@ -320,3 +320,79 @@ async fn the_price_is_the_route_cost_plus_the_markup_of_the_tenants_plan() {
     assert_eq!(m["price_micros"], 10_500);
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_sender_pool_sends_from_its_numbers_and_keeps_one_number_per_recipient() {
+    let (env, server, staff) = boot(Profile::Embedded).await;
+    let api = server.api();
+    let (tenant, owner, key, account) = sms_tenant(&api, &staff, "pooled", "+15550009000").await;
+    api.post(
+        "/admin/phone-numbers",
+        Auth::Bearer(&staff),
+        json!({"number": "+15550009001", "account_id": account, "tenant_id": tenant, "sender_type": "short_code"}),
+    )
+    .await
+    .expect(201);
+    let numbers = api.get("/v1/phone-numbers", Auth::Bearer(&owner)).await.expect(200);
+    for n in numbers["data"].as_array().unwrap() {
+        let id = n["id"].as_str().unwrap();
+        let patched = api
+            .patch(
+                &format!("/v1/phone-numbers/{id}"),
+                Auth::Bearer(&owner),
+                json!({"pool": "main"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(patched["pool"], "main");
+    }
+    let send = |to: &'static str| {
+        let (api, key) = (&api, &key);
+        async move {
+            api.post(
+                "/v1/sms/send",
+                Auth::Key(key),
+                json!({"to": to, "sender_pool": "main", "body": "pooled"}),
+            )
+            .await
+            .expect(202)["from"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let mut used = std::collections::HashSet::new();
+    for to in [
+        "+14155550101",
+        "+14155550102",
+        "+14155550103",
+        "+14155550104",
+        "+14155550105",
+        "+14155550106",
+    ] {
+        let first = send(to).await;
+        assert_eq!(send(to).await, first, "a recipient keeps its number");
+        assert!(["+15550009000", "+15550009001"].contains(&first.as_str()), "{first}");
+        used.insert(first);
+    }
+    assert_eq!(used.len(), 2, "six recipients spread over both numbers: {used:?}");
+    let both = api
+        .post(
+            "/v1/sms/send",
+            Auth::Key(&key),
+            json!({"to": "+14155550101", "from": "+15550009000", "sender_pool": "main", "body": "x"}),
+        )
+        .await;
+    let body = world::expect_code(both, 422, "validation_failed", "from and sender_pool");
+    assert_eq!(body["error"]["details"][0]["field"], "sender_pool");
+    let empty = api
+        .post(
+            "/v1/sms/send",
+            Auth::Key(&key),
+            json!({"to": "+14155550101", "sender_pool": "none", "body": "x"}),
+        )
+        .await;
+    let body = world::expect_code(empty, 422, "validation_failed", "an empty pool");
+    assert_eq!(body["error"]["details"][0]["code"], "empty_pool");
+    env.cleanup().await;
+}

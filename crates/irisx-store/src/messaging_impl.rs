@@ -73,9 +73,12 @@ macro_rules! impl_messaging_store {
                 &self,
                 t: &TenantId,
                 id: &PhoneNumberId,
-                help_text: Option<&str>,
+                patch: &NumberPatch,
             ) -> StoreResult<PhoneNumber> {
-                update_phone_number(&self.pool, t, id, help_text).await
+                update_phone_number(&self.pool, t, id, patch).await
+            }
+            async fn pool_numbers(&self, t: &TenantId, pool: &str) -> StoreResult<Vec<PhoneNumber>> {
+                pool_numbers(&self.pool, t, pool).await
             }
             async fn find_phone_number(&self, number: &str) -> StoreResult<Option<PhoneNumber>> {
                 find_phone_number(&self.pool, number).await

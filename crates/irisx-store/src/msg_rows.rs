@@ -104,6 +104,7 @@ pub(crate) fn phone_number(r: &impl Cols) -> sqlx::Result<PhoneNumber> {
         sender_type: parse("sender type", &r.text("sender_type")?)?,
         capabilities: list(r, "capabilities")?,
         help_text: r.opt_text("help_text")?,
+        pool: r.opt_text("pool")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use irisx_core::id::{PhoneNumberId, ProviderAccountId, TenantId};
+use irisx_core::ports::messaging::NumberPatch;
 use irisx_core::sms::model::{PhoneNumber, SenderType};
 use irisx_core::usecase::accounts::{self, NewNumber};
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,8 @@ pub struct NumberOut {
     pub account_id: Option<ProviderAccountId>,
     /// The HELP answer.
     pub help_text: Option<String>,
+    /// The sender pool it belongs to.
+    pub pool: Option<String>,
 }
 
 impl From<PhoneNumber> for NumberOut {
@@ -61,16 +64,23 @@ impl From<PhoneNumber> for NumberOut {
             capabilities: n.capabilities,
             account_id: n.account_id,
             help_text: n.help_text,
+            pool: n.pool,
         }
     }
 }
 
-/// Changes to a number.
+/// Changes to a number; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NumberPatchIn {
     /// The HELP answer (null for the default).
-    pub help_text: Option<String>,
+    #[serde(default, deserialize_with = "crate::dto::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub help_text: Option<Option<String>>,
+    /// The sender pool (null to leave it): `POST /v1/sms/send` with `sender_pool` sends from its numbers.
+    #[serde(default, deserialize_with = "crate::dto::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub pool: Option<Option<String>>,
 }
 
 /// Your numbers.
@@ -96,7 +106,11 @@ async fn update_number(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<NumberPatchIn>,
 ) -> ApiResult<Json<NumberOut>> {
-    let n = accounts::update_number(&st.platform, &p, &path_id(&id, "phone number")?, b.help_text.as_deref()).await?;
+    let patch = NumberPatch {
+        help_text: b.help_text,
+        pool: b.pool,
+    };
+    let n = accounts::update_number(&st.platform, &p, &path_id(&id, "phone number")?, &patch).await?;
     Ok(Json(n.into()))
 }
 

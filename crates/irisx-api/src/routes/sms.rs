@@ -36,8 +36,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct SendIn {
     /// Recipient, E.164 (`+14155550123`).
     pub to: String,
-    /// Sender: a number (or sender id) your account holds.
-    pub from: String,
+    /// Sender: a number (or sender id) your account holds. Give this or `sender_pool`.
+    pub from: Option<String>,
+    /// Send from one of your numbers in this pool (set a number's pool with `PATCH /v1/phone-numbers/{id}`);
+    /// a recipient always hears from the same number of the pool.
+    pub sender_pool: Option<String>,
     /// Text, up to 1600 characters; GSM-7 or UCS-2 is chosen for you.
     #[serde(default)]
     pub body: String,
@@ -228,7 +231,8 @@ async fn send(
     let send_at = rfc3339_param("send_at", b.send_at)?;
     let input = SendInput {
         to: b.to,
-        from: b.from,
+        from: b.from.unwrap_or_default(),
+        sender_pool: b.sender_pool,
         body: b.body,
         media_urls: b.media_urls,
         status_callback: b.status_callback,

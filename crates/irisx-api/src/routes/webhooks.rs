@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use irisx_core::id::{EventId, WebhookAttemptId, WebhookDeliveryId, WebhookEndpointId};
 use irisx_core::usecase::webhooks::{self, EndpointInput, EndpointView};
 use irisx_core::webhook::model::{AttemptResult, WebhookAttemptLog};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -30,11 +30,6 @@ pub fn tenant() -> OpenApiRouter<AppState> {
         .routes(routes!(retry_event))
         .routes(routes!(replay_failed))
         .routes(routes!(send_test))
-}
-
-/// `Some(None)` for an explicit null, `None` when the field is absent (with `#[serde(default)]`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A webhook endpoint.
@@ -124,7 +119,7 @@ pub struct EndpointPatchIn {
     /// A new URL (checked again).
     pub url: Option<String>,
     /// A note, or null to remove it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::dto::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// New event type patterns.
@@ -134,7 +129,7 @@ pub struct EndpointPatchIn {
     /// New custom headers, replacing the old ones (`{}` removes them).
     pub headers: Option<std::collections::BTreeMap<String, String>>,
     /// A new limit, or null to remove it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::dto::nullable")]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_per_second: Option<Option<u32>>,
 }

@@ -44,6 +44,15 @@ pub struct MessageFilter {
     pub created_to: Option<OffsetDateTime>,
 }
 
+/// Changes to a tenant's number: `Some(None)` clears a field, `None` keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct NumberPatch {
+    /// The HELP answer.
+    pub help_text: Option<Option<String>>,
+    /// The sender pool.
+    pub pool: Option<Option<String>>,
+}
+
 /// Which events to list.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -150,13 +159,15 @@ pub trait MessagingStore: Send + Sync + 'static {
     -> StoreResult<Page<PhoneNumber>>;
     /// A tenant's number by id.
     async fn get_phone_number(&self, tenant: &TenantId, id: &PhoneNumberId) -> StoreResult<PhoneNumber>;
-    /// Changes a tenant's number's help text.
+    /// Changes a tenant's number's help text and sender pool (`None` in the patch keeps a field).
     async fn update_phone_number(
         &self,
         tenant: &TenantId,
         id: &PhoneNumberId,
-        help_text: Option<&str>,
+        patch: &NumberPatch,
     ) -> StoreResult<PhoneNumber>;
+    /// A tenant's numbers in a sender pool, oldest first.
+    async fn pool_numbers(&self, tenant: &TenantId, pool: &str) -> StoreResult<Vec<PhoneNumber>>;
     /// A number by its text, whoever holds it (inbound routing and `from` checks).
     async fn find_phone_number(&self, number: &str) -> StoreResult<Option<PhoneNumber>>;
 

@@ -128,6 +128,8 @@ pub struct PhoneNumber {
     pub capabilities: Vec<String>,
     /// The answer to HELP; a default is used when empty.
     pub help_text: Option<String>,
+    /// The sender pool it belongs to, if any.
+    pub pool: Option<String>,
     /// When it was added.
     pub created_at: OffsetDateTime,
     /// When it was last changed.

@@ -13,6 +13,7 @@ use crate::domain::{AdminRole, Role, Scope};
 use crate::error::{CoreError, FieldError};
 use crate::id::{PhoneNumberId, ProviderAccountId, RouteId, TenantId};
 use crate::page::{Page, PageRequest};
+use crate::ports::messaging::NumberPatch;
 use crate::sms::E164;
 use crate::sms::model::{PhoneNumber, ProviderAccount, Route, SenderType};
 use crate::sms::provider::{ProviderKind, SmsProvider};
@@ -260,6 +261,7 @@ pub async fn create_number(p: &Platform, by: &AdminPrincipal, input: NewNumber) 
     }
     let now = OffsetDateTime::now_utc();
     let n = PhoneNumber {
+        pool: None,
         id: PhoneNumberId::new(),
         tenant_id: input.tenant_id,
         number,
@@ -321,16 +323,40 @@ pub async fn list_numbers(
     Ok(p.messaging.list_phone_numbers(Some(by.tenant_id()), page).await?)
 }
 
-/// Sets the HELP answer of one of the caller's numbers.
+/// Sets the HELP answer and the sender pool of one of the caller's numbers.
 pub async fn update_number(
     p: &Platform,
     by: &TenantPrincipal,
     id: &PhoneNumberId,
-    help_text: Option<&str>,
+    patch: &NumberPatch,
 ) -> Result<PhoneNumber, CoreError> {
     by.authorize(MANAGE)?;
-    if help_text.is_some_and(|h| h.chars().count() > 320) {
-        return Err(CoreError::field("help_text", "too_long", "at most 320 characters"));
+    let mut c = Checks::new();
+    if let Some(Some(h)) = &patch.help_text
+        && h.chars().count() > 320
+    {
+        c.push(FieldError::new("help_text", "too_long", "at most 320 characters"));
     }
-    Ok(p.messaging.update_phone_number(by.tenant_id(), id, help_text).await?)
+    if let Some(Some(pool)) = &patch.pool {
+        c.check(pool_name("pool", pool));
+    }
+    c.finish()?;
+    Ok(p.messaging.update_phone_number(by.tenant_id(), id, patch).await?)
+}
+
+/// A sender pool's name: 1 to 64 letters, digits, `-` or `_`.
+pub fn pool_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_pool",
+            "a pool name is 1 to 64 letters, digits, `-` or `_`",
+        ))
+    }
 }

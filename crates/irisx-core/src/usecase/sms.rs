@@ -2,6 +2,7 @@
 //! `message.queued` event and its send task. No provider is called here: the worker sends.
 
 use serde_json::{Value, json};
+use sha2::Digest;
 use time::OffsetDateTime;
 
 use super::Platform;
@@ -39,8 +40,10 @@ pub const MAX_SCHEDULE_DAYS: i64 = 35;
 pub struct SendInput {
     /// Recipient, E.164.
     pub to: String,
-    /// Sender: a number the tenant holds.
+    /// Sender: a number the tenant holds (empty when `sender_pool` is given).
     pub from: String,
+    /// Send from one of the numbers in this pool instead of `from`; a recipient always gets the same one.
+    pub sender_pool: Option<String>,
     /// Text.
     pub body: String,
     /// Media URLs (MMS).
@@ -73,8 +76,21 @@ fn http_url(field: &str, url: &str) -> Result<(), FieldError> {
 fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError> {
     let mut c = Checks::new();
     let to = c.check(E164::parse("to", &input.to));
-    if input.from.trim().is_empty() {
-        c.push(FieldError::new("from", "required", "give the number to send from"));
+    match (input.from.trim().is_empty(), &input.sender_pool) {
+        (true, None) => c.push(FieldError::new(
+            "from",
+            "required",
+            "give the number to send from, or a `sender_pool`",
+        )),
+        (false, Some(_)) => c.push(FieldError::new(
+            "sender_pool",
+            "conflict",
+            "give either `from` or `sender_pool`, not both",
+        )),
+        (true, Some(pool)) => {
+            c.check(super::accounts::pool_name("sender_pool", pool));
+        }
+        (false, None) => {}
     }
     let chars = input.body.chars().count();
     if chars == 0 && input.media_urls.is_empty() {
@@ -152,7 +168,11 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
     by.authorize(SEND)?;
     let now = OffsetDateTime::now_utc();
     let to = check_input(&input, now)?;
-    let held = p.messaging.find_phone_number(input.from.trim()).await?;
+    let from = match &input.sender_pool {
+        Some(pool) => from_pool(p, by.tenant_id(), pool, &to).await?,
+        None => input.from.trim().to_owned(),
+    };
+    let held = p.messaging.find_phone_number(&from).await?;
     if held.as_ref().and_then(|n| n.tenant_id.as_ref()) != Some(by.tenant_id()) {
         return Err(CoreError::field(
             "from",
@@ -173,7 +193,7 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
             "the recipient has opted out of your messages (STOP)",
         ));
     }
-    let message = outbound(by.tenant_id(), input.from.trim(), to.as_str(), input.body, now);
+    let message = outbound(by.tenant_id(), &from, to.as_str(), input.body, now);
     let message = Message {
         media_urls: input.media_urls,
         status_callback: input.status_callback,
@@ -185,6 +205,28 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
     };
     queue(p, &message).await?;
     Ok(message)
+}
+
+/// The number of a sender pool that sends to `to`: chosen by a hash of the recipient, so a recipient keeps
+/// hearing from the same number while the pool stays the same (sticky sender).
+async fn from_pool(p: &Platform, tenant: &TenantId, pool: &str, to: &E164) -> Result<String, CoreError> {
+    let numbers: Vec<_> = p
+        .messaging
+        .pool_numbers(tenant, pool)
+        .await?
+        .into_iter()
+        .filter(|n| n.capabilities.iter().any(|c| c == "sms"))
+        .collect();
+    if numbers.is_empty() {
+        return Err(CoreError::field(
+            "sender_pool",
+            "empty_pool",
+            format!("you hold no SMS number in the pool `{pool}`"),
+        ));
+    }
+    let digest = sha2::Sha256::digest(to.as_str().as_bytes());
+    let pick = u64::from_be_bytes(digest[..8].try_into().expect("eight bytes")) % numbers.len() as u64;
+    Ok(numbers[pick as usize].number.clone())
 }
 
 /// A new outbound SMS, queued, with no options.

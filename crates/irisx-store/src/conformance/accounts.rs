@@ -7,6 +7,13 @@ use irisx_core::sms::model::{ProviderAccount, Route};
 use super::msg_fixtures::*;
 use super::*;
 
+fn help(text: &str) -> irisx_core::ports::messaging::NumberPatch {
+    irisx_core::ports::messaging::NumberPatch {
+        help_text: Some(Some(text.into())),
+        pool: None,
+    }
+}
+
 fn all() -> PageRequest {
     PageRequest::default()
 }
@@ -72,7 +79,7 @@ pub async fn tenant_b_cannot_read_list_or_delete_tenant_a_accounts_routes_or_num
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        msg.update_phone_number(&b.id, &n.id, Some("x")).await,
+        msg.update_phone_number(&b.id, &n.id, &help("x")).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(
@@ -260,7 +267,10 @@ pub async fn a_phone_number_moves_between_the_pool_and_tenants_and_is_found_by_i
     assert_eq!(held.tenant_id.as_ref(), Some(&a.id));
     assert!(msg.list_phone_numbers(None, &all()).await.unwrap().items.is_empty());
     assert_eq!(msg.get_phone_number(&a.id, &n.id).await.unwrap(), held);
-    let helped = msg.update_phone_number(&a.id, &n.id, Some("Reply STOP")).await.unwrap();
+    let helped = msg
+        .update_phone_number(&a.id, &n.id, &help("Reply STOP"))
+        .await
+        .unwrap();
     assert_eq!(helped.help_text.as_deref(), Some("Reply STOP"));
     assert_eq!(msg.find_phone_number("+15550002222").await.unwrap(), Some(helped));
 

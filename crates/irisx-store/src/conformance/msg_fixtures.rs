@@ -51,6 +51,7 @@ pub fn route(tenant: Option<&TenantId>, account: &ProviderAccountId, prefix: &st
 /// A long code held by `tenant` (the pool's with `None`).
 pub fn number(tenant: Option<&TenantId>, account: Option<&ProviderAccountId>, text: &str) -> PhoneNumber {
     PhoneNumber {
+        pool: None,
         id: PhoneNumberId::new(),
         tenant_id: tenant.cloned(),
         number: text.into(),

@@ -35,7 +35,7 @@ pub(crate) mod prelude {
         SessionId, StatusChangeId, TaskId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
-    pub(crate) use irisx_core::ports::messaging::{EventFilter, MessageFilter, SentRecord, UsageTotal};
+    pub(crate) use irisx_core::ports::messaging::{EventFilter, MessageFilter, NumberPatch, SentRecord, UsageTotal};
     pub(crate) use irisx_core::ports::store::{
         ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
         UserFilter, UserPatch,

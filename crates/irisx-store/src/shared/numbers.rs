@@ -104,15 +104,20 @@ macro_rules! number_sql {
             pool: &Pool<Db>,
             tenant: &TenantId,
             id: &PhoneNumberId,
-            help_text: Option<&str>,
+            patch: &NumberPatch,
         ) -> StoreResult<PhoneNumber> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
             let row = sqlx::query(
-                "UPDATE phone_numbers SET help_text = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 RETURNING *",
+                "UPDATE phone_numbers SET help_text = CASE WHEN $3 THEN $4 ELSE help_text END, \
+                 pool = CASE WHEN $5 THEN $6 ELSE pool END, updated_at = $7 \
+                 WHERE tenant_id = $1 AND id = $2 RETURNING *",
             )
             .bind(tenant.as_str())
             .bind(id.as_str())
-            .bind(help_text)
+            .bind(patch.help_text.is_some())
+            .bind(patch.help_text.clone().flatten())
+            .bind(patch.pool.is_some())
+            .bind(patch.pool.clone().flatten())
             .bind(ts(OffsetDateTime::now_utc()))
             .fetch_optional(&mut *tx)
             .await
@@ -132,6 +137,24 @@ macro_rules! number_sql {
                 .map_err(db_err)?;
             row.map(|r| msg_rows::phone_number(&r))
                 .transpose()
+                .map_err(db_err)
+        }
+
+        /// A tenant's numbers in a sender pool, oldest first.
+        pub(crate) async fn pool_numbers(
+            pool: &Pool<Db>,
+            tenant: &TenantId,
+            name: &str,
+        ) -> StoreResult<Vec<PhoneNumber>> {
+            let rows = sqlx::query("SELECT * FROM phone_numbers WHERE tenant_id = $1 AND pool = $2 ORDER BY id")
+                .bind(tenant.as_str())
+                .bind(name)
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?;
+            rows.iter()
+                .map(msg_rows::phone_number)
+                .collect::<sqlx::Result<Vec<_>>>()
                 .map_err(db_err)
         }
     };
