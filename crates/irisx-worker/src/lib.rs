@@ -5,6 +5,7 @@
 //! database completes the task in that effect's own transaction, so a crash between the effect and the queue
 //! acknowledgement leaves a task that is completed, and its redelivery does nothing.
 
+mod dispatch;
 mod handlers;
 mod maintenance;
 mod sms;
