@@ -120,12 +120,16 @@ fn parts() -> Parts {
             .merge(routes::sms::router())
             .merge(routes::numbers::tenant())
             .merge(routes::providers::tenant())
-            .merge(routes::usage::router()),
+            .merge(routes::usage::router())
+            .merge(routes::email::router())
+            .merge(routes::email_tracking::router()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()
             .merge(routes::numbers::admin())
             .merge(routes::providers::admin()),
-        system: routes::system::router().merge(routes::callbacks::router()),
+        system: routes::system::router()
+            .merge(routes::callbacks::router())
+            .merge(routes::email_tracking::callbacks()),
     }
 }
 

@@ -80,6 +80,9 @@ pub enum Task {
     /// Hand one outbound SMS to a provider.
     #[serde(rename = "sms.send.v1")]
     SendSmsV1(SendSmsV1),
+    /// Hand one outbound email to a provider.
+    #[serde(rename = "email.send.v1")]
+    SendEmailV1(SendEmailV1),
 }
 
 impl Task {
@@ -88,6 +91,7 @@ impl Task {
         match self {
             Task::TenantPurgeV1(_) => Subject::PlatformMaintenance,
             Task::SendSmsV1(_) => Subject::SmsSend,
+            Task::SendEmailV1(_) => Subject::EmailSend,
         }
     }
 
@@ -96,6 +100,7 @@ impl Task {
         match self {
             Task::TenantPurgeV1(t) => Some(&t.tenant_id),
             Task::SendSmsV1(t) => Some(&t.tenant_id),
+            Task::SendEmailV1(t) => Some(&t.tenant_id),
         }
     }
 }
@@ -110,6 +115,15 @@ pub struct TenantPurgeV1 {
 /// Hand one outbound SMS to a provider: route, send, retry, fail over, reconcile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendSmsV1 {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The message.
+    pub message_id: crate::id::MessageId,
+}
+
+/// Hand one outbound email to a provider: route by recipient domain, send, retry, fail over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendEmailV1 {
     /// The tenant.
     pub tenant_id: TenantId,
     /// The message.

@@ -16,5 +16,6 @@ pub(crate) async fn run(platform: &Platform, id: &TaskId, task: Task) -> Result<
             Ok(Outcome::Done)
         }
         Task::SendSmsV1(t) => crate::sms::send(platform, id, &t).await,
+        Task::SendEmailV1(t) => crate::email::send(platform, id, &t).await,
     }
 }

@@ -6,6 +6,7 @@
 //! acknowledgement leaves a task that is completed, and its redelivery does nothing.
 
 mod dispatch;
+mod email;
 mod handlers;
 mod maintenance;
 mod sms;
@@ -84,7 +85,7 @@ pub enum Outcome {
 }
 
 /// The subjects this worker consumes.
-pub const SUBJECTS: &[Subject] = &[Subject::SmsSend, Subject::PlatformMaintenance];
+pub const SUBJECTS: &[Subject] = &[Subject::SmsSend, Subject::EmailSend, Subject::PlatformMaintenance];
 
 /// Consumes tasks and runs their handlers.
 #[derive(Clone)]

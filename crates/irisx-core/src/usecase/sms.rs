@@ -70,6 +70,45 @@ fn http_url(field: &str, url: &str) -> Result<(), FieldError> {
     }
 }
 
+/// Checks the options every channel's send shares: the status callback URL, the schedule, tags and metadata.
+pub(crate) fn check_options(
+    c: &mut Checks,
+    status_callback: Option<&str>,
+    send_at: Option<OffsetDateTime>,
+    tags: &[String],
+    metadata: Option<&Value>,
+    now: OffsetDateTime,
+) {
+    if let Some(cb) = status_callback {
+        c.check(http_url("status_callback", cb));
+    }
+    if let Some(at) = send_at
+        && (at <= now || at > now + time::Duration::days(MAX_SCHEDULE_DAYS))
+    {
+        c.push(FieldError::new(
+            "send_at",
+            "out_of_range",
+            format!("must be in the future and at most {MAX_SCHEDULE_DAYS} days ahead"),
+        ));
+    }
+    if tags.len() > 10 || tags.iter().any(|t| t.is_empty() || t.len() > 64) {
+        c.push(FieldError::new(
+            "tags",
+            "invalid",
+            "at most 10 tags of 1 to 64 characters",
+        ));
+    }
+    if let Some(m) = metadata
+        && (!m.is_object() || m.to_string().len() > 4096)
+    {
+        c.push(FieldError::new(
+            "metadata",
+            "invalid",
+            "must be a JSON object of at most 4 KB",
+        ));
+    }
+}
+
 fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError> {
     let mut c = Checks::new();
     let to = c.check(E164::parse("to", &input.to));
@@ -97,9 +136,6 @@ fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError
     for (i, u) in input.media_urls.iter().enumerate() {
         c.check(http_url(&format!("media_urls[{i}]"), u));
     }
-    if let Some(cb) = &input.status_callback {
-        c.check(http_url("status_callback", cb));
-    }
     if input.validity_period.is_some_and(|v| !(1..=14_400).contains(&v)) {
         c.push(FieldError::new(
             "validity_period",
@@ -107,31 +143,14 @@ fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError
             "must be 1 to 14400 seconds",
         ));
     }
-    if let Some(at) = input.send_at
-        && (at <= now || at > now + time::Duration::days(MAX_SCHEDULE_DAYS))
-    {
-        c.push(FieldError::new(
-            "send_at",
-            "out_of_range",
-            format!("must be in the future and at most {MAX_SCHEDULE_DAYS} days ahead"),
-        ));
-    }
-    if input.tags.len() > 10 || input.tags.iter().any(|t| t.is_empty() || t.len() > 64) {
-        c.push(FieldError::new(
-            "tags",
-            "invalid",
-            "at most 10 tags of 1 to 64 characters",
-        ));
-    }
-    if let Some(m) = &input.metadata
-        && (!m.is_object() || m.to_string().len() > 4096)
-    {
-        c.push(FieldError::new(
-            "metadata",
-            "invalid",
-            "must be a JSON object of at most 4 KB",
-        ));
-    }
+    check_options(
+        &mut c,
+        input.status_callback.as_deref(),
+        input.send_at,
+        &input.tags,
+        input.metadata.as_ref(),
+        now,
+    );
     c.finish()?;
     to.ok_or_else(|| CoreError::internal("checks passed without a recipient"))
 }

@@ -13,6 +13,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audit_outbox;
 pub(crate) mod auth;
+pub(crate) mod email;
 pub(crate) mod ledger;
 pub(crate) mod messages;
 pub(crate) mod msg_worker;
@@ -28,11 +29,13 @@ pub(crate) mod prelude {
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
+    pub(crate) use irisx_core::email::content::EmailContent;
     pub(crate) use irisx_core::id::{
         AdminSessionId, AdminUserId, ApiKeyId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, SessionId,
         StatusChangeId, TaskId, TenantId, UserId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
+    pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
     pub(crate) use irisx_core::ports::messaging::{MessageFilter, SentRecord, UsageTotal};
     pub(crate) use irisx_core::ports::store::{
         ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
@@ -91,6 +94,7 @@ macro_rules! shared_sql {
         $crate::shared::messages::message_sql!();
         $crate::shared::msg_worker::msg_worker_sql!();
         $crate::shared::ledger::ledger_sql!();
+        $crate::shared::email::email_sql!();
     };
 }
 pub(crate) use shared_sql;
