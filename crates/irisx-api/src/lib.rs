@@ -123,12 +123,16 @@ fn parts() -> Parts {
             .merge(routes::numbers::tenant())
             .merge(routes::providers::tenant())
             .merge(routes::usage::router())
-            .merge(routes::webhooks::tenant()),
+            .merge(routes::webhooks::tenant())
+            .merge(routes::email::router())
+            .merge(routes::email_tracking::router()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()
             .merge(routes::numbers::admin())
             .merge(routes::providers::admin()),
-        system: routes::system::router().merge(routes::callbacks::router()),
+        system: routes::system::router()
+            .merge(routes::callbacks::router())
+            .merge(routes::email_tracking::callbacks()),
     }
 }
 

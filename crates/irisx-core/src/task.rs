@@ -83,6 +83,9 @@ pub enum Task {
     /// Make the next attempt of one webhook delivery.
     #[serde(rename = "webhook.deliver.v1")]
     DeliverWebhookV1(DeliverWebhookV1),
+    /// Hand one outbound email to a provider.
+    #[serde(rename = "email.send.v1")]
+    SendEmailV1(SendEmailV1),
 }
 
 impl Task {
@@ -92,6 +95,7 @@ impl Task {
             Task::TenantPurgeV1(_) => Subject::PlatformMaintenance,
             Task::SendSmsV1(_) => Subject::SmsSend,
             Task::DeliverWebhookV1(_) => Subject::WebhookTrigger,
+            Task::SendEmailV1(_) => Subject::EmailSend,
         }
     }
 
@@ -101,6 +105,7 @@ impl Task {
             Task::TenantPurgeV1(t) => Some(&t.tenant_id),
             Task::SendSmsV1(t) => Some(&t.tenant_id),
             Task::DeliverWebhookV1(t) => Some(&t.tenant_id),
+            Task::SendEmailV1(t) => Some(&t.tenant_id),
         }
     }
 }
@@ -124,6 +129,15 @@ pub struct DeliverWebhookV1 {
 /// Hand one outbound SMS to a provider: route, send, retry, fail over, reconcile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendSmsV1 {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The message.
+    pub message_id: crate::id::MessageId,
+}
+
+/// Hand one outbound email to a provider: route by recipient domain, send, retry, fail over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendEmailV1 {
     /// The tenant.
     pub tenant_id: TenantId,
     /// The message.

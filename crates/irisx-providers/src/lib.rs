@@ -54,4 +54,16 @@ impl ProviderFactory for Factory {
         )
         .map_err(|e| e.to_string())
     }
+
+    fn email(
+        &self,
+        account: &ProviderAccount,
+        credentials: &serde_json::Value,
+    ) -> Result<Arc<dyn EmailProvider>, String> {
+        let kind = account
+            .kind
+            .email()
+            .ok_or_else(|| format!("{} does not send email", account.kind.as_str()))?;
+        self.email(kind, credentials, account.base_url.as_deref())
+    }
 }

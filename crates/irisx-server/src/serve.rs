@@ -97,7 +97,11 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         migrate,
         ..Default::default()
     };
-    let (store, messaging) = irisx_store::open_both(&cfg.database_url(), &store_opts)
+    let irisx_store::Stores {
+        store,
+        messaging,
+        email,
+    } = irisx_store::open_all(&cfg.database_url(), &store_opts)
         .await
         .context("opening the database")?;
     let cache = irisx_cache::open(&cfg.cache_url, &cfg.cache_key_prefix)
@@ -130,6 +134,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
     let platform = Arc::new(Platform {
         store,
         messaging,
+        email,
         secrets: SecretBox::new(&secrets.encryption_key_bytes()?),
         providers: Arc::new(irisx_providers::Factory::new(irisx_providers::http::HttpOptions {
             timeout: Duration::from_millis(cfg.provider_timeout_ms),

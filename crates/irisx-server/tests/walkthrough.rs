@@ -71,7 +71,7 @@ async fn serve_on_an_empty_directory_starts_in_under_two_seconds() {
     assert_eq!(mode & 0o777, 0o600, "generated secrets are private");
 }
 
-/// One of the README's named bash blocks (`bash walkthrough`, `bash sms`), exactly as written.
+/// One of the README's named bash blocks (`bash walkthrough`, `bash sms`, `bash email`), exactly as written.
 fn readme_block(name: &str) -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README.md");
     let fence = format!("```bash {name}\n");
@@ -84,7 +84,12 @@ fn readme_block(name: &str) -> String {
 
 #[tokio::test]
 async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
-    let script = format!("{}\n{}", readme_block("walkthrough"), readme_block("sms"));
+    let script = format!(
+        "{}\n{}\n{}",
+        readme_block("walkthrough"),
+        readme_block("sms"),
+        readme_block("email")
+    );
     for p in profiles("the README walkthrough in a shell") {
         let env = TestEnv::new(p).await;
         let server = env.serve(&[]).await;
@@ -115,9 +120,15 @@ async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
             .expect("/v1/auth/me answered");
         assert_eq!(me["auth_type"], "api_key");
         assert_eq!(me["tenant"]["name"], "Acme");
-        let sms = values.last().expect("the last output is the message");
+        let sms = values
+            .iter()
+            .find(|v| v["segments"].is_number())
+            .expect("the SMS was read back");
         assert_eq!(sms["status"], "delivered", "the README's SMS arrives: {sms}");
         assert_eq!(sms["attempts"][0]["provider"], "sandbox");
+        let email = values.last().expect("the last output is the email");
+        assert_eq!(email["status"], "sent", "the README's email is sent: {email}");
+        assert_eq!(email["to"], serde_json::json!(["ann@example.com"]));
         env.cleanup().await;
     }
 }

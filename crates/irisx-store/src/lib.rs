@@ -6,6 +6,7 @@
 //!
 //! Pick the backend once with [`open`] (or [`open_both`]); after that, code holds `Arc<dyn Store>`.
 
+mod email_impl;
 mod error;
 mod messaging_impl;
 mod msg_rows;
@@ -25,6 +26,6 @@ mod open_tests;
 mod tests;
 
 pub(crate) use open::redact;
-pub use open::{OpenError, OpenOptions, migrate, open, open_both};
+pub use open::{OpenError, OpenOptions, Stores, migrate, open, open_all, open_both};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -70,6 +70,7 @@ pub(crate) fn account(r: &impl Cols, p: &str) -> sqlx::Result<ProviderAccount> {
         id: parse("provider account id", &r.text(&c("id"))?)?,
         tenant_id: opt_parse("tenant id", r.opt_text(&c("tenant_id"))?)?,
         kind: unwire("provider kind", &r.text(&c("kind"))?)?,
+        channel: parse("channel", &r.text(&c("channel"))?)?,
         name: r.text(&c("name"))?,
         sealed_credentials: r.text(&c("sealed_credentials"))?,
         base_url: r.opt_text(&c("base_url"))?,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use irisx_core::ports::email::EmailStore;
 use irisx_core::ports::messaging::MessagingStore;
 use irisx_core::ports::store::Store;
 
@@ -131,6 +132,38 @@ pub async fn open_both(
         Backend::Postgres => {
             let store = Arc::new(PgStore::connect(url, options).await?);
             (store.clone(), store)
+        }
+    })
+}
+
+/// One store (one pool) as each of its ports.
+pub struct Stores {
+    /// Tenants, users, keys, audit, outbox.
+    pub store: Arc<dyn Store>,
+    /// Accounts, routes, numbers, messages.
+    pub messaging: Arc<dyn MessagingStore>,
+    /// Email content, tracking and suppressions.
+    pub email: Arc<dyn EmailStore>,
+}
+
+/// Opens the store at `url` (as [`open_both`]) and returns it as every port it implements.
+pub async fn open_all(url: &str, options: &OpenOptions) -> Result<Stores, OpenError> {
+    Ok(match backend(url)? {
+        Backend::Sqlite => {
+            let s = Arc::new(SqliteStore::connect(url, options).await?);
+            Stores {
+                store: s.clone(),
+                messaging: s.clone(),
+                email: s,
+            }
+        }
+        Backend::Postgres => {
+            let s = Arc::new(PgStore::connect(url, options).await?);
+            Stores {
+                store: s.clone(),
+                messaging: s.clone(),
+                email: s,
+            }
         }
     })
 }

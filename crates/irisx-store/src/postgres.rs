@@ -161,3 +161,4 @@ RETURNING outbox.id, outbox.subject, outbox.payload, outbox.attempts, outbox.gen
 crate::shared::shared_sql!();
 crate::store_impl::impl_store!(PgStore);
 crate::messaging_impl::impl_messaging_store!(PgStore);
+crate::email_impl::impl_email_store!(PgStore);

@@ -167,3 +167,4 @@ fn round_robin(lists: Vec<Vec<String>>, limit: usize) -> Vec<String> {
 crate::shared::shared_sql!();
 crate::store_impl::impl_store!(SqliteStore);
 crate::messaging_impl::impl_messaging_store!(SqliteStore);
+crate::email_impl::impl_email_store!(SqliteStore);

@@ -17,5 +17,6 @@ pub(crate) async fn run(platform: &Platform, id: &TaskId, task: Task) -> Result<
         }
         Task::SendSmsV1(t) => crate::sms::send(platform, id, &t).await,
         Task::DeliverWebhookV1(t) => crate::webhooks::deliver(platform, id, &t).await,
+        Task::SendEmailV1(t) => crate::email::send(platform, id, &t).await,
     }
 }

@@ -5,6 +5,8 @@
 //! database completes the task in that effect's own transaction, so a crash between the effect and the queue
 //! acknowledgement leaves a task that is completed, and its redelivery does nothing.
 
+mod dispatch;
+mod email;
 mod handlers;
 mod maintenance;
 mod sms;
@@ -84,7 +86,12 @@ pub enum Outcome {
 }
 
 /// The subjects this worker consumes.
-pub const SUBJECTS: &[Subject] = &[Subject::SmsSend, Subject::WebhookTrigger, Subject::PlatformMaintenance];
+pub const SUBJECTS: &[Subject] = &[
+    Subject::SmsSend,
+    Subject::EmailSend,
+    Subject::WebhookTrigger,
+    Subject::PlatformMaintenance,
+];
 
 /// Consumes tasks and runs their handlers.
 #[derive(Clone)]

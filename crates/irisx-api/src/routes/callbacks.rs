@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(status)).routes(routes!(inbound))
 }
 
-fn request(st: &AppState, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> CallbackRequest {
+/// The callback as the adapters read it: the URL as the vendor called it, the headers, the raw body.
+pub(crate) fn request(st: &AppState, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> CallbackRequest {
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     CallbackRequest {
         url: format!("{}{path}", st.platform.public_url.trim_end_matches('/')),

@@ -4,6 +4,8 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
+pub mod email;
+pub mod email_tracking;
 pub mod event_schemas;
 pub mod numbers;
 pub mod providers;

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use irisx_core::id::{ProviderAccountId, RouteId};
-use irisx_core::sms::model::{ProviderAccount, Route};
+use irisx_core::sms::model::{Channel, ProviderAccount, Route};
 use irisx_core::sms::provider::ProviderKind;
 use irisx_core::usecase::accounts::{self, NewAccount, NewRoute, Owner};
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,8 @@ pub struct AccountOut {
     pub id: ProviderAccountId,
     /// The vendor.
     pub kind: ProviderKind,
+    /// What it carries: `sms` or `email`.
+    pub channel: Channel,
     /// Name.
     pub name: String,
     /// Another API address.
@@ -51,7 +53,7 @@ pub struct AccountOut {
     /// Whether it is used.
     pub enabled: bool,
     /// Where the vendor must post delivery receipts and inbound messages: `<public url>/v1/callbacks/sms/<id>/status`
-    /// and `.../inbound`.
+    /// and `.../inbound`; for email, tracking events to `<public url>/v1/callbacks/email/<id>/events`.
     pub callback_path: String,
     /// Created at.
     #[serde(with = "time::serde::rfc3339")]
@@ -62,9 +64,10 @@ pub struct AccountOut {
 impl From<ProviderAccount> for AccountOut {
     fn from(a: ProviderAccount) -> Self {
         Self {
-            callback_path: format!("/v1/callbacks/sms/{}", a.id),
+            callback_path: format!("/v1/callbacks/{}/{}", a.channel.as_str(), a.id),
             id: a.id,
             kind: a.kind,
+            channel: a.channel,
             name: a.name,
             base_url: a.base_url,
             enabled: a.enabled,
@@ -107,8 +110,10 @@ impl From<Route> for RouteOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountIn {
-    /// The vendor.
+    /// The vendor: an SMS vendor, an email vendor (`sendgrid`, `mailgun`, `postmark`, `ses`, `smtp`) or `sandbox`.
     pub kind: ProviderKind,
+    /// `sms` or `email`; by default email for the email vendors and SMS for the others (and the sandbox).
+    pub channel: Option<Channel>,
     /// A name.
     pub name: String,
     /// The vendor's credentials, e.g. `{"account_sid": …, "auth_token": …}` for Twilio. Sealed at rest, never
@@ -122,6 +127,7 @@ impl From<AccountIn> for NewAccount {
     fn from(b: AccountIn) -> Self {
         NewAccount {
             kind: b.kind,
+            channel: b.channel,
             name: b.name,
             credentials: b.credentials,
             base_url: b.base_url,
@@ -133,11 +139,12 @@ impl From<AccountIn> for NewAccount {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteIn {
-    /// Destination prefix with `+` (`+1`, `+4420`), or `+` for every destination.
+    /// SMS: destination prefix with `+` (`+1`, `+4420`), or `+` for every destination. Email: a recipient domain
+    /// (`example.com`, also serving its subdomains), or `*` for every domain.
     pub prefix: String,
     /// The account that sends.
     pub account_id: ProviderAccountId,
-    /// The provider's cost per segment, in micro-units.
+    /// The provider's cost per segment (SMS) or per recipient (email), in micro-units.
     pub cost_micros: i64,
     /// ISO 4217 (default USD).
     pub currency: Option<String>,

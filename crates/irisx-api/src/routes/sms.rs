@@ -4,9 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use irisx_core::id::MessageId;
+use irisx_core::page::PageRequest;
 use irisx_core::ports::messaging::MessageFilter;
 use irisx_core::sms::DeliveryStatus;
-use irisx_core::sms::model::{Attempt, Message, OptOut, StatusChange};
+use irisx_core::sms::model::{Attempt, Channel, Message, OptOut, StatusChange};
 use irisx_core::usecase::sms::{self, SendInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -256,9 +257,9 @@ pub struct MessageQuery {
     pub cursor: Option<String>,
     /// Only this status.
     pub status: Option<DeliveryStatus>,
-    /// Only to this number.
+    /// Only to this number (email: this one `to` address).
     pub to: Option<String>,
-    /// Only from this number.
+    /// Only from this number (email: this address).
     pub from: Option<String>,
     /// Only with this tag.
     pub tag: Option<String>,
@@ -266,6 +267,27 @@ pub struct MessageQuery {
     pub created_from: Option<String>,
     /// Created before (RFC 3339).
     pub created_to: Option<String>,
+}
+
+impl MessageQuery {
+    /// The page and the filter of one channel's messages, or a 422 naming the bad parameter.
+    pub fn split(self, channel: Channel) -> ApiResult<(PageRequest, MessageFilter)> {
+        let page = PageQuery {
+            limit: self.limit,
+            cursor: self.cursor,
+        }
+        .page()?;
+        let filter = MessageFilter {
+            channel: Some(channel),
+            status: self.status,
+            to: self.to,
+            from: self.from,
+            tag: self.tag,
+            created_from: rfc3339_param("created_from", self.created_from)?,
+            created_to: rfc3339_param("created_to", self.created_to)?,
+        };
+        Ok((page, filter))
+    }
 }
 
 /// List messages, newest first.
@@ -276,20 +298,7 @@ async fn list(
     Tenant(p, ..): Tenant<ReadSms>,
     ApiQuery(q): ApiQuery<MessageQuery>,
 ) -> ApiResult<Json<ListOut<MessageOut>>> {
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .page()?;
-    let filter = MessageFilter {
-        channel: Some(irisx_core::sms::model::Channel::Sms),
-        status: q.status,
-        to: q.to,
-        from: q.from,
-        tag: q.tag,
-        created_from: rfc3339_param("created_from", q.created_from)?,
-        created_to: rfc3339_param("created_to", q.created_to)?,
-    };
+    let (page, filter) = q.split(Channel::Sms)?;
     Ok(Json(ListOut::from_page(
         sms::list(&st.platform, &p, &filter, &page).await?,
         MessageOut::from,

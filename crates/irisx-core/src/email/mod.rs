@@ -1,5 +1,6 @@
 //! Email: the outbound message, the normalized tracking events, inbound mail, and the provider port.
 
+pub mod content;
 pub mod model;
 pub mod provider;
 

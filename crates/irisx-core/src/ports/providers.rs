@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::email::provider::EmailProvider;
 use crate::sms::model::ProviderAccount;
 use crate::sms::provider::SmsProvider;
 
@@ -11,4 +12,10 @@ use crate::sms::provider::SmsProvider;
 pub trait ProviderFactory: Send + Sync + 'static {
     /// The SMS adapter of an account; `credentials` is the opened JSON. The error says what is wrong with them.
     fn sms(&self, account: &ProviderAccount, credentials: &serde_json::Value) -> Result<Arc<dyn SmsProvider>, String>;
+    /// The email adapter of an account; `credentials` is the opened JSON. The error says what is wrong with them.
+    fn email(
+        &self,
+        account: &ProviderAccount,
+        credentials: &serde_json::Value,
+    ) -> Result<Arc<dyn EmailProvider>, String>;
 }

@@ -76,6 +76,8 @@ pub struct ProviderAccount {
     pub tenant_id: Option<TenantId>,
     /// The vendor.
     pub kind: ProviderKind,
+    /// What it carries: SMS (accounts made before email existed) or email.
+    pub channel: Channel,
     /// A name for people.
     pub name: String,
     /// The credentials JSON, sealed with AES-256-GCM (see [`crate::crypto`]); never shown again.
@@ -88,7 +90,8 @@ pub struct ProviderAccount {
     pub created_at: OffsetDateTime,
 }
 
-/// A destination prefix served by an account at a cost per segment.
+/// A destination prefix served by an account at a cost per segment (SMS) or per recipient (email). An email
+/// route's prefix is a recipient domain (`example.com`, which also serves its subdomains) or `*` for every one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// Its id.

@@ -36,8 +36,19 @@ pub enum ProviderKind {
     Messagebird,
     /// Sinch SMS REST API.
     Sinch,
-    /// IRISX's own sandbox: accepts sends and emits realistic receipts.
+    /// IRISX's own sandbox: accepts sends and emits realistic receipts (an SMS or an email sandbox, as the
+    /// account's channel says).
     Sandbox,
+    /// Twilio SendGrid (email).
+    Sendgrid,
+    /// Mailgun (email).
+    Mailgun,
+    /// Postmark (email).
+    Postmark,
+    /// Amazon SES (email).
+    Ses,
+    /// Any SMTP relay (email).
+    Smtp,
 }
 
 impl ProviderKind {
@@ -51,6 +62,11 @@ impl ProviderKind {
         ProviderKind::Messagebird,
         ProviderKind::Sinch,
         ProviderKind::Sandbox,
+        ProviderKind::Sendgrid,
+        ProviderKind::Mailgun,
+        ProviderKind::Postmark,
+        ProviderKind::Ses,
+        ProviderKind::Smtp,
     ];
 
     /// The wire name, also the path segment of its callback routes.
@@ -64,6 +80,44 @@ impl ProviderKind {
             ProviderKind::Messagebird => "messagebird",
             ProviderKind::Sinch => "sinch",
             ProviderKind::Sandbox => "sandbox",
+            ProviderKind::Sendgrid => "sendgrid",
+            ProviderKind::Mailgun => "mailgun",
+            ProviderKind::Postmark => "postmark",
+            ProviderKind::Ses => "ses",
+            ProviderKind::Smtp => "smtp",
+        }
+    }
+
+    /// Whether the vendor carries this channel (the sandbox carries SMS and email).
+    pub fn serves(self, channel: super::model::Channel) -> bool {
+        use super::model::Channel;
+        match self {
+            ProviderKind::Sandbox => matches!(channel, Channel::Sms | Channel::Email),
+            k if k.email().is_some() => channel == Channel::Email,
+            _ => channel == Channel::Sms,
+        }
+    }
+
+    /// The email vendor of this kind, for the kinds that send email.
+    pub fn email(self) -> Option<crate::email::provider::EmailProviderKind> {
+        use crate::email::provider::EmailProviderKind as E;
+        Some(match self {
+            ProviderKind::Sendgrid => E::Sendgrid,
+            ProviderKind::Mailgun => E::Mailgun,
+            ProviderKind::Postmark => E::Postmark,
+            ProviderKind::Ses => E::Ses,
+            ProviderKind::Smtp => E::Smtp,
+            ProviderKind::Sandbox => E::Sandbox,
+            _ => return None,
+        })
+    }
+
+    /// The channel an account of this kind carries when none is named: email for the email vendors, else SMS.
+    pub fn default_channel(self) -> super::model::Channel {
+        match self {
+            ProviderKind::Sandbox => super::model::Channel::Sms,
+            k if k.email().is_some() => super::model::Channel::Email,
+            _ => super::model::Channel::Sms,
         }
     }
 }

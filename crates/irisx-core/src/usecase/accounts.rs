@@ -10,12 +10,13 @@ use super::Platform;
 use super::principal::{AdminPrincipal, Need, TenantPrincipal};
 use crate::audit::{Actor, AuditEntry};
 use crate::domain::{AdminRole, Role, Scope};
+use crate::email::provider::EmailProvider;
 use crate::error::{CoreError, FieldError};
 use crate::id::{PhoneNumberId, ProviderAccountId, RouteId, TenantId};
 use crate::page::{Page, PageRequest};
 use crate::ports::messaging::NumberPatch;
 use crate::sms::E164;
-use crate::sms::model::{PhoneNumber, ProviderAccount, Route, SenderType};
+use crate::sms::model::{Channel, PhoneNumber, ProviderAccount, Route, SenderType};
 use crate::sms::provider::{ProviderKind, SmsProvider};
 use crate::validate::{Checks, name};
 
@@ -75,6 +76,8 @@ fn seal_context(tenant: Option<&TenantId>) -> String {
 pub struct NewAccount {
     /// The vendor.
     pub kind: ProviderKind,
+    /// What it carries; by default email for the email vendors and SMS for the others (and the sandbox).
+    pub channel: Option<Channel>,
     /// A name.
     pub name: String,
     /// The vendor's credentials (checked by building an adapter).
@@ -102,26 +105,37 @@ pub async fn create_account(p: &Platform, owner: Owner<'_>, input: NewAccount) -
             "must be a JSON object of the vendor's credentials",
         ));
     }
+    let channel = input.channel.unwrap_or_else(|| input.kind.default_channel());
+    if !input.kind.serves(channel) {
+        c.push(FieldError::new(
+            "channel",
+            "unsupported_channel",
+            format!("{} does not carry {}", input.kind.as_str(), channel.as_str()),
+        ));
+    }
     c.finish()?;
     let mut account = ProviderAccount {
         id: ProviderAccountId::new(),
         tenant_id: owner.tenant().cloned(),
         kind: input.kind,
+        channel,
         name: account_name.unwrap_or_default(),
         sealed_credentials: String::new(),
         base_url: input.base_url,
         enabled: true,
         created_at: OffsetDateTime::now_utc(),
     };
-    p.providers
-        .sms(&account, &input.credentials)
-        .map_err(|e| CoreError::field("credentials", "invalid_credentials", e))?;
+    let built = match channel {
+        Channel::Email => p.providers.email(&account, &input.credentials).map(drop),
+        _ => p.providers.sms(&account, &input.credentials).map(drop),
+    };
+    built.map_err(|e| CoreError::field("credentials", "invalid_credentials", e))?;
     account.sealed_credentials = p
         .secrets
         .seal(input.credentials.to_string().as_bytes(), &seal_context(owner.tenant()));
     let audit = owner
         .audit("provider_account.created", "provider_account", account.id.as_str())
-        .details(json!({"kind": account.kind, "name": account.name}));
+        .details(json!({"kind": account.kind, "channel": account.channel, "name": account.name}));
     p.messaging.create_provider_account(&account, &audit).await?;
     Ok(account)
 }
@@ -143,14 +157,53 @@ pub async fn delete_account(p: &Platform, owner: Owner<'_>, id: &ProviderAccount
     Ok(p.messaging.delete_provider_account(owner.tenant(), id, &audit).await?)
 }
 
-/// Opens an account's credentials and builds its adapter.
-pub fn adapter(p: &Platform, account: &ProviderAccount) -> Result<Arc<dyn SmsProvider>, CoreError> {
+/// Opens an account's sealed credentials.
+fn credentials(p: &Platform, account: &ProviderAccount) -> Result<Value, CoreError> {
     let plain = p
         .secrets
         .open(&account.sealed_credentials, &seal_context(account.tenant_id.as_ref()))
         .map_err(|e| CoreError::Internal(Box::new(e)))?;
-    let creds: Value = serde_json::from_slice(&plain).map_err(|e| CoreError::Internal(Box::new(e)))?;
-    p.providers.sms(account, &creds).map_err(CoreError::internal)
+    serde_json::from_slice(&plain).map_err(|e| CoreError::Internal(Box::new(e)))
+}
+
+/// Opens an account's credentials and builds its SMS adapter.
+pub fn adapter(p: &Platform, account: &ProviderAccount) -> Result<Arc<dyn SmsProvider>, CoreError> {
+    p.providers
+        .sms(account, &credentials(p, account)?)
+        .map_err(CoreError::internal)
+}
+
+/// Opens an account's credentials and builds its email adapter.
+pub fn email_adapter(p: &Platform, account: &ProviderAccount) -> Result<Arc<dyn EmailProvider>, CoreError> {
+    p.providers
+        .email(account, &credentials(p, account)?)
+        .map_err(CoreError::internal)
+}
+
+/// Whether `prefix` is a route prefix for `channel`: `+` and up to 15 digits for SMS; `*` or a lower-case
+/// domain for email.
+fn prefix_ok(channel: Channel, prefix: &str) -> Result<(), FieldError> {
+    let ok = match channel {
+        Channel::Email => prefix == "*" || crate::email::content::is_domain(prefix),
+        _ => prefix
+            .strip_prefix('+')
+            .is_some_and(|d| d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit())),
+    };
+    if ok {
+        Ok(())
+    } else if channel == Channel::Email {
+        Err(FieldError::new(
+            "prefix",
+            "invalid_prefix",
+            "a recipient domain (`example.com`) or `*` for every domain",
+        ))
+    } else {
+        Err(FieldError::new(
+            "prefix",
+            "invalid_prefix",
+            "`+` followed by up to 15 digits",
+        ))
+    }
 }
 
 /// A new route.
@@ -171,15 +224,12 @@ pub struct NewRoute {
 /// Stores a route.
 pub async fn create_route(p: &Platform, owner: Owner<'_>, input: NewRoute) -> Result<Route, CoreError> {
     owner.authorize(true)?;
+    let account = p
+        .messaging
+        .get_provider_account(owner.tenant(), &input.account_id)
+        .await?;
     let mut c = Checks::new();
-    let digits = input.prefix.strip_prefix('+');
-    if !digits.is_some_and(|d| d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit())) {
-        c.push(FieldError::new(
-            "prefix",
-            "invalid_prefix",
-            "`+` followed by up to 15 digits",
-        ));
-    }
+    c.check(prefix_ok(account.channel, &input.prefix));
     if input.cost_micros < 0 {
         c.push(FieldError::new("cost_micros", "out_of_range", "must not be negative"));
     }

@@ -7,6 +7,9 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod auth;
+pub mod email;
+pub mod email_input;
+pub mod email_tracking;
 pub mod principal;
 pub mod rate;
 pub mod receipts;
@@ -25,6 +28,7 @@ use crate::auth::TokenSigner;
 use crate::crypto::SecretBox;
 use crate::domain::Plan;
 use crate::ports::cache::{Cache, Rate};
+use crate::ports::email::EmailStore;
 use crate::ports::messaging::MessagingStore;
 use crate::ports::providers::ProviderFactory;
 use crate::ports::store::Store;
@@ -36,6 +40,8 @@ pub struct Platform {
     pub store: Arc<dyn Store>,
     /// The system of record's messaging side (the same database).
     pub messaging: Arc<dyn MessagingStore>,
+    /// The system of record's email side (the same database).
+    pub email: Arc<dyn EmailStore>,
     /// Seals provider credentials at rest.
     pub secrets: SecretBox,
     /// Builds vendor adapters.

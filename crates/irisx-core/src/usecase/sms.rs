@@ -73,6 +73,59 @@ fn http_url(field: &str, url: &str) -> Result<(), FieldError> {
     }
 }
 
+/// Refuses a status callback URL whose host resolves to an address the SSRF rules forbid (checked again on
+/// every delivery).
+pub(crate) async fn check_callback(p: &Platform, status_callback: Option<&str>) -> Result<(), CoreError> {
+    let Some(cb) = status_callback else { return Ok(()) };
+    let url =
+        crate::webhook::WebhookUrl::parse(cb).map_err(|why| CoreError::field("status_callback", "invalid_url", why))?;
+    match p.webhook_sender.check_url(&url).await {
+        Ok(()) => Ok(()),
+        Err(refused) => Err(CoreError::field("status_callback", "url_refused", refused.0)),
+    }
+}
+
+/// Checks the options every channel's send shares: the status callback URL, the schedule, tags and metadata.
+pub(crate) fn check_options(
+    c: &mut Checks,
+    status_callback: Option<&str>,
+    send_at: Option<OffsetDateTime>,
+    tags: &[String],
+    metadata: Option<&Value>,
+    now: OffsetDateTime,
+) {
+    if let Some(cb) = status_callback
+        && let Err(why) = crate::webhook::WebhookUrl::parse(cb)
+    {
+        c.push(FieldError::new("status_callback", "invalid_url", why));
+    }
+    if let Some(at) = send_at
+        && (at <= now || at > now + time::Duration::days(MAX_SCHEDULE_DAYS))
+    {
+        c.push(FieldError::new(
+            "send_at",
+            "out_of_range",
+            format!("must be in the future and at most {MAX_SCHEDULE_DAYS} days ahead"),
+        ));
+    }
+    if tags.len() > 10 || tags.iter().any(|t| t.is_empty() || t.len() > 64) {
+        c.push(FieldError::new(
+            "tags",
+            "invalid",
+            "at most 10 tags of 1 to 64 characters",
+        ));
+    }
+    if let Some(m) = metadata
+        && (!m.is_object() || m.to_string().len() > 4096)
+    {
+        c.push(FieldError::new(
+            "metadata",
+            "invalid",
+            "must be a JSON object of at most 4 KB",
+        ));
+    }
+}
+
 fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError> {
     let mut c = Checks::new();
     let to = c.check(E164::parse("to", &input.to));
@@ -113,11 +166,6 @@ fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError
     for (i, u) in input.media_urls.iter().enumerate() {
         c.check(http_url(&format!("media_urls[{i}]"), u));
     }
-    if let Some(cb) = &input.status_callback
-        && let Err(why) = crate::webhook::WebhookUrl::parse(cb)
-    {
-        c.push(FieldError::new("status_callback", "invalid_url", why));
-    }
     if input.validity_period.is_some_and(|v| !(1..=14_400).contains(&v)) {
         c.push(FieldError::new(
             "validity_period",
@@ -125,31 +173,14 @@ fn check_input(input: &SendInput, now: OffsetDateTime) -> Result<E164, CoreError
             "must be 1 to 14400 seconds",
         ));
     }
-    if let Some(at) = input.send_at
-        && (at <= now || at > now + time::Duration::days(MAX_SCHEDULE_DAYS))
-    {
-        c.push(FieldError::new(
-            "send_at",
-            "out_of_range",
-            format!("must be in the future and at most {MAX_SCHEDULE_DAYS} days ahead"),
-        ));
-    }
-    if input.tags.len() > 10 || input.tags.iter().any(|t| t.is_empty() || t.len() > 64) {
-        c.push(FieldError::new(
-            "tags",
-            "invalid",
-            "at most 10 tags of 1 to 64 characters",
-        ));
-    }
-    if let Some(m) = &input.metadata
-        && (!m.is_object() || m.to_string().len() > 4096)
-    {
-        c.push(FieldError::new(
-            "metadata",
-            "invalid",
-            "must be a JSON object of at most 4 KB",
-        ));
-    }
+    check_options(
+        &mut c,
+        input.status_callback.as_deref(),
+        input.send_at,
+        &input.tags,
+        input.metadata.as_ref(),
+        now,
+    );
     c.finish()?;
     to.ok_or_else(|| CoreError::internal("checks passed without a recipient"))
 }
@@ -180,12 +211,7 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
             "this account does not hold that number",
         ));
     }
-    if let Some(cb) = &input.status_callback {
-        let url = crate::webhook::WebhookUrl::parse(cb).map_err(CoreError::internal)?;
-        if let Err(refused) = p.webhook_sender.check_url(&url).await {
-            return Err(CoreError::field("status_callback", "url_refused", refused.0));
-        }
-    }
+    check_callback(p, input.status_callback.as_deref()).await?;
     if p.messaging.is_opted_out(by.tenant_id(), to.as_str()).await? {
         return Err(CoreError::field(
             "to",

@@ -67,5 +67,10 @@ pub fn build(
         ProviderKind::Messagebird => messagebird::build(creds, base_url, client),
         ProviderKind::Sinch => sinch::build(creds, base_url, client),
         ProviderKind::Sandbox => sandbox::build(creds, base_url, client),
+        ProviderKind::Sendgrid
+        | ProviderKind::Mailgun
+        | ProviderKind::Postmark
+        | ProviderKind::Ses
+        | ProviderKind::Smtp => Err(BuildError::Unsupported(kind.as_str())),
     }
 }

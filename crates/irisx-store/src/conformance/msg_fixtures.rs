@@ -25,6 +25,7 @@ pub fn account(tenant: Option<&TenantId>) -> ProviderAccount {
         id: ProviderAccountId::new(),
         tenant_id: tenant.cloned(),
         kind: ProviderKind::Sandbox,
+        channel: irisx_core::sms::model::Channel::Sms,
         name: "sandbox".into(),
         sealed_credentials: "sealed:v1:abc".into(),
         base_url: None,

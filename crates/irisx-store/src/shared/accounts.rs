@@ -8,7 +8,23 @@ macro_rules! owner_is_1 {
 }
 pub(crate) use owner_is_1;
 
+/// A route joined with its account, columns aliased `r_*` and `a_*`, for the usable routes of the owner bound at
+/// `$1` over enabled routes and accounts; the caller appends its channel and destination conditions.
+macro_rules! usable_routes_from {
+    () => {
+        "SELECT r.id AS r_id, r.tenant_id AS r_tenant_id, r.prefix AS r_prefix, r.account_id AS r_account_id, \
+         r.cost_micros AS r_cost_micros, r.currency AS r_currency, r.priority AS r_priority, \
+         r.enabled AS r_enabled, r.created_at AS r_created_at, a.id AS a_id, a.tenant_id AS a_tenant_id, \
+         a.kind AS a_kind, a.channel AS a_channel, a.name AS a_name, a.sealed_credentials AS a_sealed_credentials, \
+         a.base_url AS a_base_url, a.enabled AS a_enabled, a.created_at AS a_created_at \
+         FROM routes r JOIN provider_accounts a ON a.id = r.account_id \
+         WHERE ((CAST($1 AS TEXT) IS NULL AND r.tenant_id IS NULL) OR r.tenant_id = $1) AND r.enabled AND a.enabled "
+    };
+}
+pub(crate) use usable_routes_from;
+
 /// Expands the account, route and number functions (see the [module docs](super)).
+#[rustfmt::skip]
 macro_rules! account_sql {
     () => {
         /// Stores an account.
@@ -20,7 +36,7 @@ macro_rules! account_sql {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
             sqlx::query(
                 "INSERT INTO provider_accounts (id, tenant_id, kind, name, sealed_credentials, base_url, enabled, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 created_at, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(a.id.as_str())
             .bind(a.tenant_id.as_ref().map(|t| t.as_str()))
@@ -30,6 +46,7 @@ macro_rules! account_sql {
             .bind(a.base_url.as_deref())
             .bind(a.enabled)
             .bind(ts(a.created_at))
+            .bind(a.channel.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -203,45 +220,51 @@ macro_rules! account_sql {
             tx.commit().await.map_err(db_err)
         }
 
-        /// The usable routes of one owner whose prefix starts `to`, cheapest first.
+        /// The usable routes of one owner (`$1`) for a destination (`$2`) as `sql` matches them, cheapest first.
         async fn usable_routes(
             pool: &Pool<Db>,
+            sql: &'static str,
             tenant: Option<&TenantId>,
             to: &str,
         ) -> StoreResult<Vec<(Route, ProviderAccount)>> {
-            let rows = sqlx::query(
-                "SELECT r.id AS r_id, r.tenant_id AS r_tenant_id, r.prefix AS r_prefix, r.account_id AS r_account_id, \
-                 r.cost_micros AS r_cost_micros, r.currency AS r_currency, r.priority AS r_priority, \
-                 r.enabled AS r_enabled, r.created_at AS r_created_at, a.id AS a_id, a.tenant_id AS a_tenant_id, \
-                 a.kind AS a_kind, a.name AS a_name, a.sealed_credentials AS a_sealed_credentials, \
-                 a.base_url AS a_base_url, a.enabled AS a_enabled, a.created_at AS a_created_at \
-                 FROM routes r JOIN provider_accounts a ON a.id = r.account_id \
-                 WHERE ((CAST($1 AS TEXT) IS NULL AND r.tenant_id IS NULL) OR r.tenant_id = $1) \
-                 AND r.enabled AND a.enabled AND substr(CAST($2 AS TEXT), 1, length(r.prefix)) = r.prefix \
-                 ORDER BY r.cost_micros, r.priority, r.id",
-            )
-            .bind(tenant.map(|t| t.as_str()))
-            .bind(to)
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?;
+            let rows = sqlx::query(sql)
+                .bind(tenant.map(|t| t.as_str()))
+                .bind(to)
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?;
             rows.iter()
                 .map(|r| Ok((msg_rows::route(r, "r_")?, msg_rows::account(r, "a_")?)))
                 .collect::<sqlx::Result<Vec<_>>>()
                 .map_err(db_err)
         }
 
-        /// The tenant's usable routes for `to`, or the platform's when it has none.
+        /// The tenant's usable routes as `sql` matches them, or the platform's when it has none.
+        async fn own_else_platform_routes(
+            pool: &Pool<Db>,
+            sql: &'static str,
+            tenant: &TenantId,
+            to: &str,
+        ) -> StoreResult<Vec<(Route, ProviderAccount)>> {
+            let own = usable_routes(pool, sql, Some(tenant), to).await?;
+            if !own.is_empty() {
+                return Ok(own);
+            }
+            usable_routes(pool, sql, None, to).await
+        }
+
+        /// The tenant's usable SMS routes whose prefix starts `to`, or the platform's when it has none.
         pub(crate) async fn routes_for(
             pool: &Pool<Db>,
             tenant: &TenantId,
             to: &str,
         ) -> StoreResult<Vec<(Route, ProviderAccount)>> {
-            let own = usable_routes(pool, Some(tenant), to).await?;
-            if !own.is_empty() {
-                return Ok(own);
-            }
-            usable_routes(pool, None, to).await
+            const SQL: &str = concat!(
+                $crate::shared::accounts::usable_routes_from!(),
+                "AND a.channel = 'sms' AND substr(CAST($2 AS TEXT), 1, length(r.prefix)) = r.prefix \
+                 ORDER BY r.cost_micros, r.priority, r.id"
+            );
+            own_else_platform_routes(pool, SQL, tenant, to).await
         }
     };
 }

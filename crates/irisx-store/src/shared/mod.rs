@@ -13,6 +13,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audit_outbox;
 pub(crate) mod auth;
+pub(crate) mod email;
 pub(crate) mod ledger;
 pub(crate) mod messages;
 pub(crate) mod msg_worker;
@@ -30,11 +31,13 @@ pub(crate) mod prelude {
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
+    pub(crate) use irisx_core::email::content::EmailContent;
     pub(crate) use irisx_core::id::{
         AdminSessionId, AdminUserId, ApiKeyId, EventId, MessageId, PhoneNumberId, ProviderAccountId, RouteId,
         SessionId, StatusChangeId, TaskId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
+    pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
     pub(crate) use irisx_core::ports::messaging::{EventFilter, MessageFilter, NumberPatch, SentRecord, UsageTotal};
     pub(crate) use irisx_core::ports::store::{
         ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
@@ -97,6 +100,7 @@ macro_rules! shared_sql {
         $crate::shared::ledger::ledger_sql!();
         $crate::shared::webhooks::webhook_sql!();
         $crate::shared::webhook_ops::webhook_ops_sql!();
+        $crate::shared::email::email_sql!();
     };
 }
 pub(crate) use shared_sql;
