@@ -34,6 +34,9 @@ pub struct Level {
     pub p99_ms: f64,
     /// Slowest.
     pub max_ms: f64,
+    /// Microseconds of CPU per expected answer in the window, by process (and `total`); other work on the
+    /// machine is counted when it runs in processes of the same name (another PostgreSQL client, say).
+    pub cpu_us_per_op: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Default)]
@@ -51,6 +54,12 @@ where
     let call = Arc::new(call);
     let start = Instant::now();
     let (from, until) = (start + warmup, start + warmup + window);
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(from.into()).await;
+        let before = crate::cpu::snapshot();
+        tokio::time::sleep_until(until.into()).await;
+        (before, crate::cpu::snapshot())
+    });
     let mut workers = Vec::with_capacity(concurrency);
     for w in 0..concurrency {
         let call = call.clone();
@@ -84,7 +93,10 @@ where
         all.latencies_us.extend(t.latencies_us);
         all.errors.extend(t.errors);
     }
-    summarize(concurrency, window, all)
+    let (before, after) = cpu.await.expect("the CPU sampler panicked");
+    let mut level = summarize(concurrency, window, all);
+    level.cpu_us_per_op = crate::cpu::per_op(&before, &after, level.ok);
+    level
 }
 
 fn summarize(concurrency: usize, window: Duration, mut t: Tally) -> Level {
@@ -116,5 +128,6 @@ fn summarize(concurrency: usize, window: Duration, mut t: Tally) -> Level {
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
         max_ms: pct(1.0),
+        cpu_us_per_op: Default::default(),
     }
 }

@@ -4,6 +4,7 @@
 //! and its webhooks. Writes `<out>/<timestamp>.json` and `<out>/latest.md`. Run through `bench/run`.
 
 mod ceiling;
+mod cpu;
 mod e2e;
 mod irisx;
 mod load;
@@ -113,6 +114,8 @@ fn args_summary(a: &Args) -> serde_json::Value {
         "levels": a.levels, "warmup_seconds": a.warmup, "window_seconds": a.window,
         "e2e_messages": a.e2e_messages, "e2e_concurrency": a.e2e_concurrency,
         "receipt_delay_ms": a.receipt_delay_ms,
+        "load_average_at_start": std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
+            .split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     })
 }
 

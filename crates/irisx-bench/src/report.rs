@@ -14,8 +14,8 @@ use crate::load::Level;
 /// One level as a log line.
 pub fn line(l: &Level) -> String {
     format!(
-        "{:.0}/s p50 {:.2} ms p95 {:.2} ms p99 {:.2} ms errors {} {:?}",
-        l.per_second, l.p50_ms, l.p95_ms, l.p99_ms, l.errors, l.error_classes
+        "{:.0}/s p50 {:.2} ms p95 {:.2} ms p99 {:.2} ms errors {} {:?} cpu µs/op {:?}",
+        l.per_second, l.p50_ms, l.p95_ms, l.p99_ms, l.errors, l.error_classes, l.cpu_us_per_op
     )
 }
 
@@ -38,6 +38,7 @@ fn machine() -> Value {
         "cpu_model": model,
         "memory_gib": (mem_kb as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
+        "load_average_at_end": read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
         "os": read("/etc/os-release").lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).unwrap_or("").trim_matches('"'),
     })
 }
@@ -121,31 +122,36 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
         let _ = writeln!(s, "## Profile `{}` ({})\n", r.profile, r.database);
         let _ = writeln!(
             s,
-            "| concurrency | accepts/s | p50 ms | p95 ms | p99 ms | errors | insert ceiling/s | accept ÷ insert | no-op route/s | accept ÷ no-op |"
+            "| concurrency | accepts/s | p50 ms | p95 ms | p99 ms | errors | insert ceiling/s | accept ÷ insert | no-op route/s | accept ÷ no-op | CPU µs/accept: IRISX, all |"
         );
-        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for a in &r.accept {
             let at = |v: &[Level]| v.iter().find(|l| l.concurrency == a.concurrency).map(|l| l.per_second);
             let (ins, noop) = (at(&r.insert), at(&r.noop));
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
+                "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {}, {} |",
                 a.concurrency, a.per_second, a.p50_ms, a.p95_ms, a.p99_ms, a.errors,
                 cell(ins, 0), cell(ins.and_then(|i| ratio(a.per_second, i)), 2),
                 cell(noop, 0), cell(noop.and_then(|n| ratio(a.per_second, n)), 2),
+                cell(a.cpu_us_per_op.get("irisx").copied(), 0), cell(a.cpu_us_per_op.get("total").copied(), 0),
             );
         }
         if !r.insert.is_empty() {
             let _ = writeln!(s, "\nInsert ceiling: {}.\n", r.insert_ceiling);
-            let _ = writeln!(s, "| concurrency | inserts/s | p50 ms | p99 ms | no-op/s | no-op p99 ms |");
-            let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(
+                s,
+                "| concurrency | inserts/s | p50 ms | p99 ms | CPU µs/insert (all) | no-op/s | no-op p99 ms | CPU µs/no-op (all) |"
+            );
+            let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|");
             for i in &r.insert {
                 let n = r.noop.iter().find(|l| l.concurrency == i.concurrency);
                 let _ = writeln!(
                     s,
-                    "| {} | {:.0} | {:.2} | {:.2} | {} | {} |",
-                    i.concurrency, i.per_second, i.p50_ms, i.p99_ms,
-                    cell(n.map(|l| l.per_second), 0), cell(n.map(|l| l.p99_ms), 2)
+                    "| {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} |",
+                    i.concurrency, i.per_second, i.p50_ms, i.p99_ms, cell(i.cpu_us_per_op.get("total").copied(), 0),
+                    cell(n.map(|l| l.per_second), 0), cell(n.map(|l| l.p99_ms), 2),
+                    cell(n.and_then(|l| l.cpu_us_per_op.get("total").copied()), 0)
                 );
             }
         }
