@@ -7,6 +7,7 @@
 //! Pick the backend once with [`open`] (or [`open_both`]); after that, code holds `Arc<dyn Store>`.
 
 mod error;
+mod group_commit;
 mod messaging_impl;
 mod msg_rows;
 mod open;

@@ -75,6 +75,31 @@ macro_rules! message_sql {
             tx.commit().await.map_err(db_err)
         }
 
+        /// Stores several outbound messages, each with its event and send task, in one transaction (the group
+        /// commit of [`crate::group_commit`]).
+        pub(crate) async fn create_messages(
+            pool: &Pool<Db>,
+            batch: &[crate::group_commit::NewMessage],
+        ) -> StoreResult<()> {
+            let mut tx = begin_write(pool).await.map_err(db_err)?;
+            for n in batch {
+                insert_message(&mut tx, &n.message, Some(&n.task.id)).await?;
+                insert_event(&mut tx, &n.event).await?;
+                insert_task(&mut tx, &n.task).await?;
+            }
+            tx.commit().await.map_err(db_err)
+        }
+
+        #[async_trait::async_trait]
+        impl crate::group_commit::WriteMessages for Pool<Db> {
+            async fn write_batch(&self, batch: &[crate::group_commit::NewMessage]) -> StoreResult<()> {
+                create_messages(self, batch).await
+            }
+            async fn write_one(&self, n: &crate::group_commit::NewMessage) -> StoreResult<()> {
+                create_message(self, &n.message, &n.event, &n.task).await
+            }
+        }
+
         /// Stores an inbound message and its event together.
         pub(crate) async fn create_inbound_message(pool: &Pool<Db>, m: &Message, e: &Event) -> StoreResult<()> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
