@@ -80,6 +80,14 @@ macro_rules! impl_messaging_store {
             async fn find_phone_number(&self, number: &str) -> StoreResult<Option<PhoneNumber>> {
                 find_phone_number(&self.pool, number).await
             }
+            async fn find_sender(
+                &self,
+                t: &TenantId,
+                from: &str,
+                to: &str,
+            ) -> StoreResult<Option<(PhoneNumber, bool)>> {
+                find_sender(&self.pool, t, from, to).await
+            }
             async fn create_message(&self, m: &Message, e: &Event, task: &NewTask) -> StoreResult<()> {
                 self.writes.write(m, e, task).await
             }

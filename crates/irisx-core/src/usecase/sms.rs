@@ -150,15 +150,18 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
     by.authorize(SEND)?;
     let now = OffsetDateTime::now_utc();
     let to = check_input(&input, now)?;
-    let held = p.messaging.find_phone_number(input.from.trim()).await?;
-    if held.as_ref().and_then(|n| n.tenant_id.as_ref()) != Some(by.tenant_id()) {
+    let sender = p
+        .messaging
+        .find_sender(by.tenant_id(), input.from.trim(), to.as_str())
+        .await?;
+    let Some((_, opted_out)) = sender.filter(|(n, _)| n.tenant_id.as_ref() == Some(by.tenant_id())) else {
         return Err(CoreError::field(
             "from",
             "number_not_held",
             "this account does not hold that number",
         ));
-    }
-    if p.messaging.is_opted_out(by.tenant_id(), to.as_str()).await? {
+    };
+    if opted_out {
         return Err(CoreError::field(
             "to",
             "opted_out",
