@@ -27,12 +27,16 @@ fn row_id(seq: u64) -> String {
 /// PostgreSQL's ceiling at each concurrency.
 pub async fn postgres(url: &str, levels: &[usize], warmup: Duration, window: Duration) -> anyhow::Result<Vec<Level>> {
     let admin = PgPool::connect(url).await.context("connect for the insert ceiling")?;
-    sqlx::query("DROP TABLE IF EXISTS bench_raw_messages").execute(&admin).await?;
+    sqlx::query("DROP TABLE IF EXISTS bench_raw_messages")
+        .execute(&admin)
+        .await?;
     sqlx::query("CREATE TABLE bench_raw_messages (LIKE messages INCLUDING ALL)")
         .execute(&admin)
         .await
         .context("create bench_raw_messages")?;
-    let tenant: String = sqlx::query_scalar("SELECT id FROM tenants LIMIT 1").fetch_one(&admin).await?;
+    let tenant: String = sqlx::query_scalar("SELECT id FROM tenants LIMIT 1")
+        .fetch_one(&admin)
+        .await?;
     admin.close().await;
     let mut out = Vec::new();
     for &c in levels {
@@ -68,7 +72,9 @@ pub async fn postgres(url: &str, levels: &[usize], warmup: Duration, window: Dur
         out.push(level);
     }
     let admin = PgPool::connect(url).await?;
-    sqlx::query("DROP TABLE IF EXISTS bench_raw_messages").execute(&admin).await?;
+    sqlx::query("DROP TABLE IF EXISTS bench_raw_messages")
+        .execute(&admin)
+        .await?;
     admin.close().await;
     Ok(out)
 }
@@ -88,7 +94,9 @@ pub async fn sqlite(
         sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE tbl_name = 'messages' AND sql IS NOT NULL")
             .fetch_all(&source)
             .await?;
-    let tenant: String = sqlx::query_scalar("SELECT id FROM tenants LIMIT 1").fetch_one(&source).await?;
+    let tenant: String = sqlx::query_scalar("SELECT id FROM tenants LIMIT 1")
+        .fetch_one(&source)
+        .await?;
     source.close().await;
     let _ = std::fs::remove_file(file);
     let options = SqliteConnectOptions::new()
@@ -98,10 +106,16 @@ pub async fn sqlite(
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(false);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
     for stmt in &ddl {
         let stmt = stmt.replace("messages", "bench_raw_messages");
-        sqlx::query(AssertSqlSafe(stmt)).execute(&pool).await.context("create the table")?;
+        sqlx::query(AssertSqlSafe(stmt))
+            .execute(&pool)
+            .await
+            .context("create the table")?;
     }
     let sql: Arc<str> = format!(
         "INSERT INTO bench_raw_messages ({PG_COLUMNS}) VALUES ($1, $2, 'sms', 'outbound', '+15550001000', $3, \

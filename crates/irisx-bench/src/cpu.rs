@@ -33,9 +33,9 @@ pub fn snapshot() -> BTreeMap<String, f64> {
         // After the command: state, ppid, pgrp, session, tty, tpgid, flags, minflt, cminflt, majflt, cmajflt,
         // utime, stime.
         let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-            f.iter().filter_map(|x| x.parse::<f64>().ok()).sum()
-        });
+        let ticks: f64 = fields
+            .get(11..13)
+            .map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum());
         *out.entry(comm.to_owned()).or_insert(0.0) += ticks / TICKS_PER_SECOND;
     }
     out

@@ -56,7 +56,9 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(hook))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind the receiver")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind the receiver")?;
         let url = format!("http://{}/hook", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(Self { inner, url })
@@ -116,6 +118,9 @@ pub struct EndToEnd {
     pub webhook_seconds: Option<f64>,
     pub webhooks_per_second: Option<f64>,
     pub webhooks_at_timeout: u64,
+    /// Microseconds of CPU per message from the first accept until all were delivered (or the timeout), by
+    /// process: what one message costs end to end, and so the most this machine could deliver.
+    pub cpu_us_per_message: std::collections::BTreeMap<String, f64>,
 }
 
 /// Sends `n` messages from `concurrency` workers with `send` and waits (at most `timeout`) for delivery and
@@ -136,6 +141,7 @@ where
     let send = Arc::new(send);
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let cpu_before = crate::cpu::snapshot();
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
@@ -168,6 +174,7 @@ where
         }
     };
     let (accept_time, (delivered, delivered_time)) = tokio::join!(accepts, deliveries);
+    let cpu = crate::cpu::per_op(&cpu_before, &crate::cpu::snapshot(), delivered);
     let accepted = n - errors.load(Ordering::Relaxed);
     let (mut webhook_seconds, mut webhooks_at_timeout) = (None, 0);
     if let Some(r) = receiver {
@@ -194,5 +201,6 @@ where
         webhook_seconds,
         webhooks_per_second: webhook_seconds.map(|s| accepted as f64 / s),
         webhooks_at_timeout,
+        cpu_us_per_message: cpu,
     })
 }

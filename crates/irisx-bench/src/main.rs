@@ -44,7 +44,7 @@ struct Args {
     #[arg(long, default_value_t = 8.0)]
     window: f64,
     /// Messages in the end-to-end phase.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 5_000)]
     e2e_messages: u64,
     /// Senders in the end-to-end phase.
     #[arg(long, default_value_t = 64)]
@@ -55,7 +55,11 @@ struct Args {
     /// The sandbox's pause before each receipt, in milliseconds.
     #[arg(long, default_value_t = 20)]
     receipt_delay_ms: u64,
-    #[arg(long, env = "IRISX_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "IRISX_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     postgres: String,
     #[arg(long, env = "IRISX_BENCH_NATS_URL", default_value = "nats://127.0.0.1:4222")]
     nats: String,
@@ -70,6 +74,9 @@ struct Args {
     /// Keep the data dirs (with each server's log).
     #[arg(long)]
     keep: bool,
+    /// Further IRISX settings, `IRISX_KEY=value` (repeatable), e.g. `--irisx-env IRISX_WORKER_BATCH=128`.
+    #[arg(long = "irisx-env", value_parser = parse_setting)]
+    irisx_env: Vec<(String, String)>,
     /// Record `perf record -g` of the server during the accept phase at this concurrency.
     #[arg(long)]
     perf_at: Option<usize>,
@@ -114,6 +121,7 @@ fn args_summary(a: &Args) -> serde_json::Value {
         "levels": a.levels, "warmup_seconds": a.warmup, "window_seconds": a.window,
         "e2e_messages": a.e2e_messages, "e2e_concurrency": a.e2e_concurrency,
         "receipt_delay_ms": a.receipt_delay_ms,
+        "irisx_env": a.irisx_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "load_average_at_start": std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
             .split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     })
@@ -130,6 +138,13 @@ fn settings() -> Vec<(String, String)> {
         // The local receiver lives on loopback, which webhooks refuse unless allowed.
         ("IRISX_WEBHOOKS__ALLOWLIST".into(), "127.0.0.0/8".into()),
     ]
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if k.starts_with("IRISX_") => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not IRISX_KEY=value")),
+    }
 }
 
 fn has(args: &Args, phase: &str) -> bool {
@@ -153,7 +168,11 @@ fn sender(
     send_at: Option<String>,
 ) -> impl Fn(u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = load::Outcome> + Send>> + Send + Sync + 'static
 {
-    let (http, url, key) = (http.clone(), Arc::<str>::from(format!("{base}/v1/sms/send")), Arc::<str>::from(key));
+    let (http, url, key) = (
+        http.clone(),
+        Arc::<str>::from(format!("{base}/v1/sms/send")),
+        Arc::<str>::from(key),
+    );
     let send_at: Option<Arc<str>> = send_at.map(Into::into);
     move |seq| {
         let (http, url, key) = (http.clone(), url.clone(), key.clone());
@@ -169,14 +188,18 @@ fn sender(
                 .map_err(|e| format!("transport: {}", e.without_url()))?;
             let status = r.status().as_u16();
             let _ = r.bytes().await;
-            if status == 202 { Ok(()) } else { Err(format!("HTTP {status}")) }
+            if status == 202 {
+                Ok(())
+            } else {
+                Err(format!("HTTP {status}"))
+            }
         })
     }
 }
 
 async fn run_profile(args: &Args, profile: Profile, services: &Services) -> anyhow::Result<ProfileResult> {
     let receiver = e2e::Receiver::start().await?;
-    let env = Env::new(profile, &args.irisx, services, &args.work, &settings()).await?;
+    let env = Env::new(profile, &args.irisx, services, &args.work, &[settings(), args.irisx_env.clone()].concat()).await?;
     setup::staff(&env).await?;
     let server = env.serve().await?;
     let http = reqwest::Client::builder()
@@ -184,7 +207,10 @@ async fn run_profile(args: &Args, profile: Profile, services: &Services) -> anyh
         .build()
         .context("build the HTTP client")?;
     let tenant = setup::tenant(&http, &server.base, args.receipt_delay_ms).await?;
-    let (warmup, window) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.window));
+    let (warmup, window) = (
+        Duration::from_secs_f64(args.warmup),
+        Duration::from_secs_f64(args.window),
+    );
     let mut result = ProfileResult {
         profile: profile.name().into(),
         database: env.database_url.split('@').next_back().unwrap_or_default().to_owned(),
@@ -204,7 +230,13 @@ async fn run_profile(args: &Args, profile: Profile, services: &Services) -> anyh
                 (Some(p), Some(pid)) if p == c => Some(report::perf_start(&args.out, profile.name(), pid)?),
                 _ => None,
             };
-            let level = load::run(c, warmup, window, sender(&http, &server.base, &tenant.key, Some(at.clone()))).await;
+            let level = load::run(
+                c,
+                warmup,
+                window,
+                sender(&http, &server.base, &tenant.key, Some(at.clone())),
+            )
+            .await;
             if let Some(p) = perf {
                 report::perf_stop(p).await;
             }

@@ -115,8 +115,13 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
     let _ = writeln!(
         s,
         "Machine: {} × {}, {} GiB, {}, Linux {}; commit {}. Settings: {}.\n",
-        m["cpus"], m["cpu_model"].as_str().unwrap_or(""), m["memory_gib"], m["os"].as_str().unwrap_or(""),
-        m["kernel"].as_str().unwrap_or(""), doc["commit"].as_str().unwrap_or(""), doc["settings"]
+        m["cpus"],
+        m["cpu_model"].as_str().unwrap_or(""),
+        m["memory_gib"],
+        m["os"].as_str().unwrap_or(""),
+        m["kernel"].as_str().unwrap_or(""),
+        doc["commit"].as_str().unwrap_or(""),
+        doc["settings"]
     );
     for r in results {
         let _ = writeln!(s, "## Profile `{}` ({})\n", r.profile, r.database);
@@ -131,10 +136,18 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {}, {} |",
-                a.concurrency, a.per_second, a.p50_ms, a.p95_ms, a.p99_ms, a.errors,
-                cell(ins, 0), cell(ins.and_then(|i| ratio(a.per_second, i)), 2),
-                cell(noop, 0), cell(noop.and_then(|n| ratio(a.per_second, n)), 2),
-                cell(a.cpu_us_per_op.get("irisx").copied(), 0), cell(a.cpu_us_per_op.get("total").copied(), 0),
+                a.concurrency,
+                a.per_second,
+                a.p50_ms,
+                a.p95_ms,
+                a.p99_ms,
+                a.errors,
+                cell(ins, 0),
+                cell(ins.and_then(|i| ratio(a.per_second, i)), 2),
+                cell(noop, 0),
+                cell(noop.and_then(|n| ratio(a.per_second, n)), 2),
+                cell(a.cpu_us_per_op.get("irisx").copied(), 0),
+                cell(a.cpu_us_per_op.get("total").copied(), 0),
             );
         }
         if !r.insert.is_empty() {
@@ -149,8 +162,13 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
                 let _ = writeln!(
                     s,
                     "| {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} |",
-                    i.concurrency, i.per_second, i.p50_ms, i.p99_ms, cell(i.cpu_us_per_op.get("total").copied(), 0),
-                    cell(n.map(|l| l.per_second), 0), cell(n.map(|l| l.p99_ms), 2),
+                    i.concurrency,
+                    i.per_second,
+                    i.p50_ms,
+                    i.p99_ms,
+                    cell(i.cpu_us_per_op.get("total").copied(), 0),
+                    cell(n.map(|l| l.per_second), 0),
+                    cell(n.map(|l| l.p99_ms), 2),
                     cell(n.and_then(|l| l.cpu_us_per_op.get("total").copied()), 0)
                 );
             }
@@ -160,10 +178,20 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
                 s,
                 "\nEnd to end: {} messages from {} senders; accepted at {:.0}/s ({} errors); all delivered \
                  (receipts applied) in {} s: **{} delivered/s**; webhooks {}: {} s, **{} webhooks/s** \
-                 ({} of {} arrived).\n",
-                e.messages, e.concurrency, e.accepted_per_second, e.accept_errors,
-                cell(e.delivered_seconds, 2), cell(e.delivered_per_second, 0), e.webhooks,
-                cell(e.webhook_seconds, 2), cell(e.webhooks_per_second, 0), e.webhooks_at_timeout, e.messages
+                 ({} of {} arrived). CPU per delivered message: {} µs in IRISX, {} µs in all.\n",
+                e.messages,
+                e.concurrency,
+                e.accepted_per_second,
+                e.accept_errors,
+                cell(e.delivered_seconds, 2),
+                cell(e.delivered_per_second, 0),
+                e.webhooks,
+                cell(e.webhook_seconds, 2),
+                cell(e.webhooks_per_second, 0),
+                e.webhooks_at_timeout,
+                e.messages,
+                cell(e.cpu_us_per_message.get("irisx").copied(), 0),
+                cell(e.cpu_us_per_message.get("total").copied(), 0)
             );
         }
         s.push('\n');
@@ -179,7 +207,16 @@ pub fn perf_start(out: &Path, profile: &str, pid: u32) -> anyhow::Result<Perf> {
     std::fs::create_dir_all(out)?;
     let file: PathBuf = out.join(format!("perf-{profile}.data"));
     let child = Command::new("perf")
-        .args(["record", "-F", "499", "--call-graph", "dwarf,16384", "-p", &pid.to_string(), "-o"])
+        .args([
+            "record",
+            "-F",
+            "499",
+            "--call-graph",
+            "dwarf,16384",
+            "-p",
+            &pid.to_string(),
+            "-o",
+        ])
         .arg(&file)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

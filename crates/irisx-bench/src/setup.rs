@@ -50,20 +50,35 @@ fn field(v: &Value, name: &str) -> anyhow::Result<String> {
 /// A tenant with a sandbox account posting receipts `receipt_delay_ms` apart, a route and a short code.
 pub async fn tenant(http: &Client, base: &str, receipt_delay_ms: u64) -> anyhow::Result<Tenant> {
     let login = json!({"email": STAFF_EMAIL, "password": STAFF_PASSWORD});
-    let staff = field(&post(http, format!("{base}/admin/auth/login"), None, login, 200).await?, "token")?;
+    let staff = field(
+        &post(http, format!("{base}/admin/auth/login"), None, login, 200).await?,
+        "token",
+    )?;
     let t = json!({"name": "Bench", "owner": {"email": OWNER_EMAIL, "password": OWNER_PASSWORD, "name": "Bench"}});
-    let tenant = field(&post(http, format!("{base}/admin/tenants"), Some(&staff), t, 201).await?, "id")?;
+    let tenant = field(
+        &post(http, format!("{base}/admin/tenants"), Some(&staff), t, 201).await?,
+        "id",
+    )?;
     let creds = json!({"secret": "bench-secret", "receipt_delay_ms": receipt_delay_ms});
     let account = json!({"kind": "sandbox", "name": "bench sandbox", "credentials": creds});
-    let account_id = field(&post(http, format!("{base}/admin/providers"), Some(&staff), account, 201).await?, "id")?;
+    let account_id = field(
+        &post(http, format!("{base}/admin/providers"), Some(&staff), account, 201).await?,
+        "id",
+    )?;
     let route = json!({"prefix": "+", "account_id": account_id, "cost_micros": 5000});
     post(http, format!("{base}/admin/routes"), Some(&staff), route, 201).await?;
     let number = json!({"number": FROM, "account_id": account_id, "tenant_id": tenant, "sender_type": "short_code"});
     post(http, format!("{base}/admin/phone-numbers"), Some(&staff), number, 201).await?;
     let login = json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD});
-    let owner_token = field(&post(http, format!("{base}/v1/auth/login"), None, login, 200).await?, "token")?;
+    let owner_token = field(
+        &post(http, format!("{base}/v1/auth/login"), None, login, 200).await?,
+        "token",
+    )?;
     let key = json!({"name": "bench", "scopes": ["sms:send", "sms:read"]});
-    let key = field(&post(http, format!("{base}/v1/api-keys"), Some(&owner_token), key, 201).await?, "key")?;
+    let key = field(
+        &post(http, format!("{base}/v1/api-keys"), Some(&owner_token), key, 201).await?,
+        "key",
+    )?;
     Ok(Tenant { key, owner_token })
 }
 
