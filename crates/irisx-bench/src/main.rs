@@ -103,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         redis: args.redis.clone(),
     };
     let started = time::OffsetDateTime::now_utc();
+    let settings = args_summary(&args);
     let mut results = Vec::new();
     for name in &args.profiles {
         let profile = match name.as_str() {
@@ -113,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("== profile {name}");
         results.push(run_profile(&args, profile, &services).await?);
     }
-    report::write(&args.out, started, &args_summary(&args), &results).await
+    report::write(&args.out, started, &settings, &results).await
 }
 
 fn args_summary(a: &Args) -> serde_json::Value {
