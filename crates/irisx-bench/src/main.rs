@@ -200,7 +200,14 @@ fn sender(
 
 async fn run_profile(args: &Args, profile: Profile, services: &Services) -> anyhow::Result<ProfileResult> {
     let receiver = e2e::Receiver::start().await?;
-    let env = Env::new(profile, &args.irisx, services, &args.work, &[settings(), args.irisx_env.clone()].concat()).await?;
+    let env = Env::new(
+        profile,
+        &args.irisx,
+        services,
+        &args.work,
+        &[settings(), args.irisx_env.clone()].concat(),
+    )
+    .await?;
     setup::staff(&env).await?;
     let server = env.serve().await?;
     let http = reqwest::Client::builder()
