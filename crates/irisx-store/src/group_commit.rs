@@ -82,7 +82,8 @@ async fn run(writer: impl WriteMessages, mut rx: mpsc::UnboundedReceiver<Job>) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, messages = batch.len(), "a group commit failed; writing its messages one by one");
+                let messages = batch.len();
+                tracing::warn!(error = %e, messages, "a group commit failed; writing its messages one by one");
                 for (one, r) in batch.iter().zip(replies) {
                     let _ = r.send(writer.write_one(one).await);
                 }
