@@ -8,6 +8,7 @@
 
 mod email_impl;
 mod error;
+mod group_commit;
 mod messaging_impl;
 mod msg_rows;
 mod open;

@@ -2,7 +2,7 @@
 //! method hands its arguments to the function of the same name in the backend module that invokes
 //! [`impl_messaging_store!`].
 
-/// Implements `MessagingStore` for `$store` (a struct with a `pool` field) by delegating to the shared
+/// Implements `MessagingStore` for `$store` (a struct with a `pool` field and a `writes` group commit) by delegating to the shared
 /// functions of the invoking module.
 macro_rules! impl_messaging_store {
     ($store:ty) => {
@@ -83,8 +83,16 @@ macro_rules! impl_messaging_store {
             async fn find_phone_number(&self, number: &str) -> StoreResult<Option<PhoneNumber>> {
                 find_phone_number(&self.pool, number).await
             }
+            async fn find_sender(
+                &self,
+                t: &TenantId,
+                from: &str,
+                to: &str,
+            ) -> StoreResult<Option<(PhoneNumber, bool)>> {
+                find_sender(&self.pool, t, from, to).await
+            }
             async fn create_message(&self, m: &Message, e: &Event, task: &NewTask) -> StoreResult<()> {
-                create_message(&self.pool, m, e, task).await
+                self.writes.write(m, e, task).await
             }
             async fn create_inbound_message(&self, m: &Message, e: &Event) -> StoreResult<()> {
                 create_inbound_message(&self.pool, m, e).await

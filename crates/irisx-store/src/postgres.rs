@@ -15,6 +15,8 @@ type Db = Postgres;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: sqlx::PgPool,
+    /// Accepted messages are written through this group commit.
+    writes: crate::group_commit::GroupCommit,
 }
 
 /// The embedded migrations.
@@ -41,7 +43,8 @@ impl PgStore {
         } else {
             check_schema(&pool).await?;
         }
-        Ok(Self { pool })
+        let writes = crate::group_commit::GroupCommit::spawn(pool.clone());
+        Ok(Self { pool, writes })
     }
 
     /// The connection pool.

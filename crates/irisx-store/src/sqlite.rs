@@ -18,6 +18,8 @@ type Db = Sqlite;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    /// Accepted messages are written through this group commit.
+    writes: crate::group_commit::GroupCommit,
 }
 
 /// The embedded migrations.
@@ -59,7 +61,8 @@ impl SqliteStore {
             .await
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(Self { pool })
+        let writes = crate::group_commit::GroupCommit::spawn(pool.clone());
+        Ok(Self { pool, writes })
     }
 
     /// The connection pool.

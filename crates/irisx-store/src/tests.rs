@@ -91,6 +91,7 @@ messaging_conformance!(
     accounts::routes_for_prefers_the_tenants_usable_matching_routes_else_the_platforms_cheapest_first,
     accounts::a_phone_number_moves_between_the_pool_and_tenants_and_is_found_by_its_text,
     messages::creating_a_message_writes_its_event_and_a_pending_task_the_relay_claims,
+    messages::concurrent_messages_are_all_stored_and_a_bad_one_fails_alone,
     messages::tenant_b_cannot_read_list_or_cancel_tenant_a_messages_nor_see_its_events_usage_or_opt_outs,
     messages::messages_list_newest_first_across_pages_with_status_address_tag_and_time_filters,
     messages::only_a_queued_message_scheduled_for_later_is_canceled_and_its_task_then_fails,

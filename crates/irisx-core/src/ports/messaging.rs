@@ -170,6 +170,9 @@ pub trait MessagingStore: Send + Sync + 'static {
     async fn pool_numbers(&self, tenant: &TenantId, pool: &str) -> StoreResult<Vec<PhoneNumber>>;
     /// A number by its text, whoever holds it (inbound routing and `from` checks).
     async fn find_phone_number(&self, number: &str) -> StoreResult<Option<PhoneNumber>>;
+    /// The send path's two checks in one query: the number `from` (whoever holds it) and whether `to` opted
+    /// out of `tenant`'s messages; `None` when no such number exists.
+    async fn find_sender(&self, tenant: &TenantId, from: &str, to: &str) -> StoreResult<Option<(PhoneNumber, bool)>>;
 
     // ---- messages ----
 

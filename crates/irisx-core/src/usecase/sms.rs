@@ -203,16 +203,16 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: SendInput) -> Resul
         Some(pool) => from_pool(p, by.tenant_id(), pool, &to).await?,
         None => input.from.trim().to_owned(),
     };
-    let held = p.messaging.find_phone_number(&from).await?;
-    if held.as_ref().and_then(|n| n.tenant_id.as_ref()) != Some(by.tenant_id()) {
+    let sender = p.messaging.find_sender(by.tenant_id(), &from, to.as_str()).await?;
+    let Some((_, opted_out)) = sender.filter(|(n, _)| n.tenant_id.as_ref() == Some(by.tenant_id())) else {
         return Err(CoreError::field(
             "from",
             "number_not_held",
             "this account does not hold that number",
         ));
-    }
+    };
     check_callback(p, input.status_callback.as_deref()).await?;
-    if p.messaging.is_opted_out(by.tenant_id(), to.as_str()).await? {
+    if opted_out {
         return Err(CoreError::field(
             "to",
             "opted_out",

@@ -259,6 +259,27 @@ pub async fn a_phone_number_moves_between_the_pool_and_tenants_and_is_found_by_i
     );
     assert_eq!(msg.find_phone_number("+15550002222").await.unwrap(), Some(n.clone()));
     assert_eq!(msg.find_phone_number("+15550009999").await.unwrap(), None);
+    msg.add_opt_out(&irisx_core::sms::model::OptOut {
+        tenant_id: a.id.clone(),
+        number: "+15551230000".into(),
+        source: "api".into(),
+        created_at: now(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        msg.find_sender(&a.id, "+15550002222", "+15551230000").await.unwrap(),
+        Some((n.clone(), true)),
+        "the opt-out is the tenant's own"
+    );
+    assert_eq!(
+        msg.find_sender(&b.id, "+15550002222", "+15551230000").await.unwrap(),
+        Some((n.clone(), false))
+    );
+    assert_eq!(
+        msg.find_sender(&a.id, "+15550009999", "+15551230000").await.unwrap(),
+        None
+    );
 
     let held = msg
         .assign_phone_number(&n.id, Some(&a.id), &msg_audit(Some(&a.id)))

@@ -28,6 +28,43 @@ pub async fn queue_message(msg: &Arc<dyn MessagingStore>, m: &Message) -> TaskId
 
 use irisx_core::sms::model::Message;
 
+/// Concurrent `create_message` calls are written together (group commit): every one is stored with its task,
+/// and a message that cannot be written (a duplicate id) fails alone, never taking the others with it.
+pub async fn concurrent_messages_are_all_stored_and_a_bad_one_fails_alone((store, msg): Both) {
+    let (a, _) = seed(&store).await;
+    let first = message(&a.id, "+15551230000", &[]);
+    queue_message(&msg, &first).await;
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let msg = msg.clone();
+        let m = if i == 20 {
+            first.clone()
+        } else {
+            message(&a.id, &format!("+1555123{i:04}"), &[])
+        };
+        writes.spawn(async move {
+            let task = send_task();
+            let e = event(&m.tenant_id, "message.queued", m.id.as_str());
+            (m.clone(), task.id.clone(), msg.create_message(&m, &e, &task).await)
+        });
+    }
+    let (mut stored, mut refused) = (0, 0);
+    while let Some(done) = writes.join_next().await {
+        let (m, task, result) = done.unwrap();
+        if m.id == first.id {
+            assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+            assert_eq!(store.task_state(&task).await.unwrap(), None);
+            refused += 1;
+        } else {
+            result.unwrap();
+            assert_eq!(msg.get_message(&a.id, &m.id).await.unwrap(), m);
+            assert_eq!(store.task_state(&task).await.unwrap(), Some(TaskState::Pending));
+            stored += 1;
+        }
+    }
+    assert_eq!((stored, refused), (39, 1));
+}
+
 /// `create_message` writes the message, its event and its task together; the relay then claims the task.
 pub async fn creating_a_message_writes_its_event_and_a_pending_task_the_relay_claims((store, msg): Both) {
     let (a, _) = seed(&store).await;

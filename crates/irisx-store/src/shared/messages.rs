@@ -81,6 +81,101 @@ macro_rules! message_sql {
             tx.commit().await.map_err(db_err)
         }
 
+        /// Stores several outbound messages, each with its event and send task, in one transaction of three
+        /// multi-row inserts (the group commit of [`crate::group_commit`]).
+        pub(crate) async fn create_messages(
+            pool: &Pool<Db>,
+            batch: &[crate::group_commit::NewMessage],
+        ) -> StoreResult<()> {
+            if let [n] = batch {
+                return create_message(pool, &n.message, &n.event, &n.task).await;
+            }
+            let payloads = batch
+                .iter()
+                .map(|n| serde_json::to_string(&n.task.task))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            let now = OffsetDateTime::now_utc();
+            let mut messages = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO messages (id, tenant_id, channel, direction, from_addr, to_addr, body, media_urls, \
+                 segments, encoding, status, status_callback, validity_period, send_at, tags, tags_search, metadata, \
+                 account_id, provider_message_id, error_code, error_message, price_micros, currency, task_id, \
+                 created_at, updated_at) ",
+            );
+            messages.push_values(batch, |mut b, n| {
+                let m = &n.message;
+                b.push_bind(m.id.as_str())
+                    .push_bind(m.tenant_id.as_str())
+                    .push_bind(m.channel.as_str())
+                    .push_bind(m.direction.as_str())
+                    .push_bind(m.from.as_str())
+                    .push_bind(m.to.as_str())
+                    .push_bind(m.body.as_str())
+                    .push_bind(sqlx::types::Json(msg_rows::list_json(&m.media_urls)))
+                    .push_bind(i64::from(m.segments))
+                    .push_bind(m.encoding.as_ref().map(msg_rows::wire))
+                    .push_bind(m.status.as_str())
+                    .push_bind(m.status_callback.as_deref())
+                    .push_bind(m.validity_period.map(i64::from))
+                    .push_bind(m.send_at.map(ts))
+                    .push_bind(sqlx::types::Json(msg_rows::list_json(&m.tags)))
+                    .push_bind(msg_rows::tags_search(&m.tags))
+                    .push_bind(sqlx::types::Json(&m.metadata))
+                    .push_bind(m.account_id.as_ref().map(|a| a.as_str()))
+                    .push_bind(m.provider_message_id.as_deref())
+                    .push_bind(m.error_code.as_deref())
+                    .push_bind(m.error_message.as_deref())
+                    .push_bind(m.price_micros)
+                    .push_bind(m.currency.as_deref())
+                    .push_bind(n.task.id.as_str())
+                    .push_bind(ts(m.created_at))
+                    .push_bind(ts(m.updated_at));
+            });
+            let mut events = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO events (id, tenant_id, event_type, resource_id, data, occurred_at) ",
+            );
+            events.push_values(batch, |mut b, n| {
+                let e = &n.event;
+                b.push_bind(e.id.as_str())
+                    .push_bind(e.tenant_id.as_str())
+                    .push_bind(e.event_type.as_str())
+                    .push_bind(e.resource_id.as_str())
+                    .push_bind(sqlx::types::Json(&e.data))
+                    .push_bind(ts(e.occurred_at));
+            });
+            let mut tasks = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO outbox (id, subject, lane, payload, created_at, available_at, attempts) ",
+            );
+            tasks.push_values(batch.iter().zip(payloads), |mut b, (n, payload)| {
+                let t = &n.task;
+                b.push_bind(t.id.as_str())
+                    .push_bind(t.task.subject().as_str())
+                    .push_bind(t.lane())
+                    .push_bind(payload)
+                    .push_bind(ts(now))
+                    .push_bind(ts(t.available_at))
+                    .push("0");
+            });
+            let mut tx = begin_write(pool).await.map_err(db_err)?;
+            messages.build().execute(&mut *tx).await.map_err(db_err)?;
+            events.build().execute(&mut *tx).await.map_err(db_err)?;
+            tasks.build().execute(&mut *tx).await.map_err(db_err)?;
+            for n in batch {
+                fan_out(&mut tx, &n.event).await?;
+            }
+            tx.commit().await.map_err(db_err)
+        }
+
+        #[async_trait::async_trait]
+        impl crate::group_commit::WriteMessages for Pool<Db> {
+            async fn write_batch(&self, batch: &[crate::group_commit::NewMessage]) -> StoreResult<()> {
+                create_messages(self, batch).await
+            }
+            async fn write_one(&self, n: &crate::group_commit::NewMessage) -> StoreResult<()> {
+                create_message(self, &n.message, &n.event, &n.task).await
+            }
+        }
+
         /// Stores an inbound message and its event together.
         pub(crate) async fn create_inbound_message(pool: &Pool<Db>, m: &Message, e: &Event) -> StoreResult<()> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;

@@ -157,6 +157,28 @@ macro_rules! number_sql {
                 .collect::<sqlx::Result<Vec<_>>>()
                 .map_err(db_err)
         }
+
+        /// A number by its text, with whether `to` opted out of `tenant`'s messages (one round trip).
+        pub(crate) async fn find_sender(
+            pool: &Pool<Db>,
+            tenant: &TenantId,
+            from: &str,
+            to: &str,
+        ) -> StoreResult<Option<(PhoneNumber, bool)>> {
+            let row = sqlx::query(
+                "SELECT p.*, EXISTS (SELECT 1 FROM opt_outs o WHERE o.tenant_id = $2 AND o.number = $3) AS opted_out \
+                 FROM phone_numbers p WHERE p.number = $1",
+            )
+            .bind(from)
+            .bind(tenant.as_str())
+            .bind(to)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
+            row.map(|r| Ok::<_, sqlx::Error>((msg_rows::phone_number(&r)?, r.flag("opted_out")?)))
+                .transpose()
+                .map_err(db_err)
+        }
     };
 }
 pub(crate) use number_sql;
