@@ -122,6 +122,7 @@ fn parts() -> Parts {
             .merge(routes::providers::tenant())
             .merge(routes::usage::router())
             .merge(routes::email::router())
+            .merge(routes::email_templates::router())
             .merge(routes::email_tracking::router()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod email;
 pub mod email_input;
+pub mod email_templates;
 pub mod email_tracking;
 pub mod principal;
 pub mod rate;

@@ -14,6 +14,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit_outbox;
 pub(crate) mod auth;
 pub(crate) mod email;
+pub(crate) mod email_templates;
 pub(crate) mod ledger;
 pub(crate) mod messages;
 pub(crate) mod msg_worker;
@@ -30,9 +31,10 @@ pub(crate) mod prelude {
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
     pub(crate) use irisx_core::email::content::EmailContent;
+    pub(crate) use irisx_core::email::template::{EmailTemplate, Parts as TemplateParts};
     pub(crate) use irisx_core::id::{
         AdminSessionId, AdminUserId, ApiKeyId, MessageId, PhoneNumberId, ProviderAccountId, RouteId, SessionId,
-        StatusChangeId, TaskId, TenantId, UserId,
+        StatusChangeId, TaskId, TemplateId, TenantId, UserId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
@@ -95,6 +97,7 @@ macro_rules! shared_sql {
         $crate::shared::msg_worker::msg_worker_sql!();
         $crate::shared::ledger::ledger_sql!();
         $crate::shared::email::email_sql!();
+        $crate::shared::email_templates::email_template_sql!();
     };
 }
 pub(crate) use shared_sql;
