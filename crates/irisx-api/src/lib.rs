@@ -125,6 +125,7 @@ fn parts() -> Parts {
             .merge(routes::usage::router())
             .merge(routes::webhooks::tenant())
             .merge(routes::email::router())
+            .merge(routes::email_templates::router())
             .merge(routes::email_tracking::router()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()

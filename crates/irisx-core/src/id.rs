@@ -186,6 +186,10 @@ define_id!(
     /// An HTTP request, echoed in `x-request-id` and in error bodies.
     RequestId, "req", "request"
 );
+define_id!(
+    /// A tenant's email template.
+    TemplateId, "tpl", "email template"
+);
 
 #[cfg(test)]
 mod tests {

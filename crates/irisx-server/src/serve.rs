@@ -104,6 +104,14 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
     } = irisx_store::open_all(&cfg.database_url(), &store_opts)
         .await
         .context("opening the database")?;
+    let s3 = irisx_objects::S3Settings {
+        endpoint: cfg.s3_endpoint.clone(),
+        region: cfg.s3_region.clone(),
+        access_key_id: cfg.s3_access_key_id.clone(),
+        secret_access_key: cfg.s3_secret_access_key.as_ref().map(|s| s.expose_secret().to_owned()),
+        allow_http: cfg.s3_allow_http,
+    };
+    let objects = irisx_objects::open(&cfg.object_store_url(), &s3).context("opening the object store")?;
     let cache = irisx_cache::open(&cfg.cache_url, &cfg.cache_key_prefix)
         .await
         .context("opening the cache")?;
@@ -135,6 +143,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         store,
         messaging,
         email,
+        objects,
         secrets: SecretBox::new(&secrets.encryption_key_bytes()?),
         providers: Arc::new(irisx_providers::Factory::new(irisx_providers::http::HttpOptions {
             timeout: Duration::from_millis(cfg.provider_timeout_ms),

@@ -43,6 +43,21 @@ macro_rules! impl_email_store {
             async fn list_suppressions(&self, t: &TenantId, p: &PageRequest) -> StoreResult<Page<Suppression>> {
                 list_suppressions(&self.pool, t, p).await
             }
+            async fn create_template(&self, t: &EmailTemplate) -> StoreResult<()> {
+                create_template(&self.pool, t).await
+            }
+            async fn get_template(&self, t: &TenantId, id: &TemplateId) -> StoreResult<EmailTemplate> {
+                get_template(&self.pool, t, id).await
+            }
+            async fn list_templates(&self, t: &TenantId, p: &PageRequest) -> StoreResult<Page<EmailTemplate>> {
+                list_templates(&self.pool, t, p).await
+            }
+            async fn update_template(&self, t: &EmailTemplate) -> StoreResult<()> {
+                update_template(&self.pool, t).await
+            }
+            async fn delete_template(&self, t: &TenantId, id: &TemplateId) -> StoreResult<()> {
+                delete_template(&self.pool, t, id).await
+            }
         }
     };
 }

@@ -22,6 +22,14 @@ const CONFLICTS: &[(&str, &str)] = &[
         "a message with this provider id already exists for the account",
     ),
     (
+        "email_templates_tenant_id_name",
+        "a template with this name already exists",
+    ),
+    (
+        "email_templates.tenant_id, email_templates.name",
+        "a template with this name already exists",
+    ),
+    (
         "admin_sessions_token_hash",
         "a staff session with this token already exists",
     ),

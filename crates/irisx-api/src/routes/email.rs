@@ -73,7 +73,7 @@ pub struct EmailSendIn {
     pub bcc: Vec<String>,
     /// Where replies go.
     pub reply_to: Option<String>,
-    /// Subject, one line of at most 998 characters.
+    /// Subject, one line of at most 998 characters (or from `template_id`).
     #[serde(default)]
     pub subject: String,
     /// HTML part (at most 512 KB).
@@ -95,6 +95,10 @@ pub struct EmailSendIn {
     pub status_callback: Option<String>,
     /// Your own JSON object, kept with the message (at most 4 KB).
     pub metadata: Option<serde_json::Value>,
+    /// One of your templates, rendered for the subject, html and text (then give none of those).
+    pub template_id: Option<String>,
+    /// The template's variables, a JSON object (at most 64 KB).
+    pub variables: Option<serde_json::Value>,
 }
 
 /// An email.
@@ -236,6 +240,8 @@ async fn send(
         send_at: rfc3339_param("send_at", b.send_at)?,
         status_callback: b.status_callback,
         metadata: b.metadata,
+        template_id: b.template_id,
+        variables: b.variables,
     };
     let m = email::send(&st.platform, &p, input).await?;
     Ok((StatusCode::ACCEPTED, Json(m.into())))

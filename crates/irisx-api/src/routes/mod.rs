@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
 pub mod email;
+pub mod email_templates;
 pub mod email_tracking;
 pub mod event_schemas;
 pub mod numbers;

@@ -3,6 +3,7 @@
 pub mod content;
 pub mod model;
 pub mod provider;
+pub mod template;
 
 pub use model::{
     Attachment, BounceClass, EmailEvent, EmailEventKind, InboundEmail, Mailbox, OutboundEmail,

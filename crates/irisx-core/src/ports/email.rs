@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use super::store::StoreResult;
 use crate::email::content::EmailContent;
-use crate::id::{MessageId, TenantId};
+use crate::email::template::EmailTemplate;
+use crate::id::{MessageId, TemplateId, TenantId};
 use crate::page::{Page, PageRequest};
 use crate::sms::model::{Event, Message, ProviderAccount, Route};
 use crate::task::NewTask;
@@ -99,4 +100,15 @@ pub trait EmailStore: Send + Sync + 'static {
     async fn suppressed_among(&self, tenant: &TenantId, addresses: &[String]) -> StoreResult<Vec<String>>;
     /// A tenant's suppressions ordered by address; the cursor is the last address of the previous page.
     async fn list_suppressions(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Suppression>>;
+
+    /// Stores a template (`Conflict` when the tenant has one of that name).
+    async fn create_template(&self, template: &EmailTemplate) -> StoreResult<()>;
+    /// A tenant's template.
+    async fn get_template(&self, tenant: &TenantId, id: &TemplateId) -> StoreResult<EmailTemplate>;
+    /// A tenant's templates, newest first.
+    async fn list_templates(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<EmailTemplate>>;
+    /// Replaces a tenant's template's name and parts (`NotFound`, `Conflict` on a taken name).
+    async fn update_template(&self, template: &EmailTemplate) -> StoreResult<()>;
+    /// Deletes a tenant's template.
+    async fn delete_template(&self, tenant: &TenantId, id: &TemplateId) -> StoreResult<()>;
 }

@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod email;
 pub mod messaging;
+pub mod objects;
 pub mod providers;
 pub mod queue;
 pub mod store;

@@ -46,6 +46,10 @@ pub struct EmailInput {
     pub status_callback: Option<String>,
     /// Free-form JSON object kept with the message (at most 4 KB).
     pub metadata: Option<Value>,
+    /// A template of the tenant's that gives the subject, html and text (instead of the request).
+    pub template_id: Option<String>,
+    /// The template's variables (a JSON object).
+    pub variables: Option<Value>,
 }
 
 /// The event payload of an email (what webhooks carry for `email.*`).
@@ -89,6 +93,25 @@ fn check(input: &EmailInput, now: OffsetDateTime) -> Result<EmailContent, CoreEr
     content.ok_or_else(|| CoreError::internal("checks passed without content"))
 }
 
+/// Fills the subject and parts from a rendered template; a request that also gives them is refused.
+async fn apply_template(p: &Platform, tenant: &TenantId, id: &str, input: &mut EmailInput) -> Result<(), CoreError> {
+    let parts = &input.parts;
+    if !parts.subject.is_empty() || parts.html.is_some() || parts.text.is_some() {
+        return Err(CoreError::field(
+            "template_id",
+            "conflicting_content",
+            "give either a template or a subject, html and text, not both",
+        ));
+    }
+    let t = super::email_templates::for_send(p, tenant, id).await?;
+    let variables = input.variables.take().unwrap_or_else(|| json!({}));
+    let rendered = super::email_templates::render(&t, &variables, "variables")?;
+    input.parts.subject = rendered.subject;
+    input.parts.html = rendered.html;
+    input.parts.text = rendered.text;
+    Ok(())
+}
+
 /// Refuses a send when any recipient is suppressed for the tenant (422 naming them).
 async fn refuse_suppressed(p: &Platform, tenant: &TenantId, content: &EmailContent) -> Result<(), CoreError> {
     let all: Vec<String> = content.recipients().map(|a| a.email.clone()).collect();
@@ -115,6 +138,16 @@ async fn refuse_suppressed(p: &Platform, tenant: &TenantId, content: &EmailConte
 pub async fn send(p: &Platform, by: &TenantPrincipal, input: EmailInput) -> Result<Message, CoreError> {
     by.authorize(SEND)?;
     let now = OffsetDateTime::now_utc();
+    let mut input = input;
+    if let Some(id) = input.template_id.take() {
+        apply_template(p, by.tenant_id(), &id, &mut input).await?;
+    } else if input.variables.is_some() {
+        return Err(CoreError::field(
+            "variables",
+            "not_allowed",
+            "variables go with a template_id",
+        ));
+    }
     let content = check(&input, now)?;
     check_callback(p, input.status_callback.as_deref()).await?;
     refuse_suppressed(p, by.tenant_id(), &content).await?;

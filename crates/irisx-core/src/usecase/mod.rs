@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod email;
 pub mod email_input;
+pub mod email_templates;
 pub mod email_tracking;
 pub mod principal;
 pub mod rate;
@@ -30,6 +31,7 @@ use crate::domain::Plan;
 use crate::ports::cache::{Cache, Rate};
 use crate::ports::email::EmailStore;
 use crate::ports::messaging::MessagingStore;
+use crate::ports::objects::Objects;
 use crate::ports::providers::ProviderFactory;
 use crate::ports::store::Store;
 use crate::ports::webhooks::WebhookSender;
@@ -42,6 +44,8 @@ pub struct Platform {
     pub messaging: Arc<dyn MessagingStore>,
     /// The system of record's email side (the same database).
     pub email: Arc<dyn EmailStore>,
+    /// Attachments, recordings and exports: a local directory or an S3 bucket.
+    pub objects: Arc<dyn Objects>,
     /// Seals provider credentials at rest.
     pub secrets: SecretBox,
     /// Builds vendor adapters.

@@ -14,6 +14,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit_outbox;
 pub(crate) mod auth;
 pub(crate) mod email;
+pub(crate) mod email_templates;
 pub(crate) mod ledger;
 pub(crate) mod messages;
 pub(crate) mod msg_worker;
@@ -32,9 +33,10 @@ pub(crate) mod prelude {
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
     pub(crate) use irisx_core::email::content::EmailContent;
+    pub(crate) use irisx_core::email::template::{EmailTemplate, Parts as TemplateParts};
     pub(crate) use irisx_core::id::{
         AdminSessionId, AdminUserId, ApiKeyId, EventId, MessageId, PhoneNumberId, ProviderAccountId, RouteId,
-        SessionId, StatusChangeId, TaskId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
+        SessionId, StatusChangeId, TaskId, TemplateId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
@@ -101,6 +103,7 @@ macro_rules! shared_sql {
         $crate::shared::webhooks::webhook_sql!();
         $crate::shared::webhook_ops::webhook_ops_sql!();
         $crate::shared::email::email_sql!();
+        $crate::shared::email_templates::email_template_sql!();
     };
 }
 pub(crate) use shared_sql;
