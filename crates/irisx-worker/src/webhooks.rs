@@ -116,8 +116,7 @@ async fn request(
     let (url, secrets, headers) = match endpoint {
         Some(w) => {
             let mut secrets = vec![open_secret(p, w, &w.sealed_secret)?];
-            if let Some((sealed, until)) = w.previous_secret.as_ref().filter(|(_, until)| *until > now) {
-                let _ = until;
+            if let Some((sealed, _)) = w.previous_secret.as_ref().filter(|(_, until)| *until > now) {
                 secrets.push(open_secret(p, w, sealed)?);
             }
             (w.url.clone(), secrets, open_headers(p, w)?)

@@ -99,7 +99,7 @@ macro_rules! number_sql {
             msg_rows::phone_number(&row).map_err(db_err)
         }
 
-        /// Changes a tenant's number's help text.
+        /// Changes a tenant's number's help text and sender pool, keeping the fields the patch leaves out.
         pub(crate) async fn update_phone_number(
             pool: &Pool<Db>,
             tenant: &TenantId,
