@@ -109,3 +109,34 @@ messaging_conformance!(
     webhooks::tenant_b_cannot_touch_tenant_a_endpoints,
     webhooks::an_attempt_settles_its_delivery_and_task_and_a_replay_queues_it_again,
 );
+
+/// The email and object cases: each takes every port of one store.
+macro_rules! all_ports_conformance {
+    ($($module:ident :: $case:ident),+ $(,)?) => {
+        mod sqlite_all {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::conformance::with_sqlite_all(crate::conformance::$module::$case).await;
+                }
+            )+
+        }
+        mod postgres_all {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::conformance::with_postgres_all(stringify!($case), crate::conformance::$module::$case)
+                        .await;
+                }
+            )+
+        }
+    };
+}
+
+all_ports_conformance!(
+    email::an_emails_content_reads_back_and_a_received_email_has_its_event_and_no_task,
+    email::an_object_is_read_by_its_tenant_only_and_by_id_for_a_signed_download,
+    email::email_routes_match_the_domain_its_subdomains_or_any_and_the_tenants_own_win,
+    email::tracking_is_recorded_once_with_its_suppression_and_suppressions_stay_with_their_tenant,
+    email::template_names_are_unique_per_tenant_and_another_tenants_template_is_not_found,
+);

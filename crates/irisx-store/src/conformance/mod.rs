@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod email;
 pub mod ledger;
 pub mod messages;
 pub mod msg_fixtures;
@@ -27,12 +28,12 @@ use irisx_core::ports::messaging::MessagingStore;
 use irisx_core::ports::store::Store;
 use time::{Duration, OffsetDateTime};
 
-use crate::{OpenOptions, open_both};
+use crate::{OpenOptions, Stores, open_all};
 
 /// The environment variable naming a PostgreSQL server to run the suite against.
 pub const POSTGRES_URL_VAR: &str = "IRISX_TEST_POSTGRES_URL";
 
-/// One store as both ports, as [`open_both`] returns it.
+/// One store as both ports, as [`crate::open_both`] returns it.
 pub type Both = (Arc<dyn Store>, Arc<dyn MessagingStore>);
 
 /// Runs `case` against a freshly migrated SQLite file that is deleted afterwards.
@@ -59,9 +60,18 @@ where
     F: FnOnce(Both) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_sqlite_all(|s| case((s.store, s.messaging))).await;
+}
+
+/// Runs `case` with every port of a freshly migrated SQLite file that is deleted afterwards.
+pub async fn with_sqlite_all<F, Fut>(case: F)
+where
+    F: FnOnce(Stores) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let dir = tempfile::tempdir().expect("a temp dir");
     let url = format!("sqlite://{}", dir.path().join("data").join("irisx.db").display());
-    let stores = open_both(&url, &OpenOptions::default()).await.expect("SQLite opens");
+    let stores = open_all(&url, &OpenOptions::default()).await.expect("SQLite opens");
     let outcome = tokio::spawn(case(stores)).await;
     drop(dir);
     if let Err(e) = outcome {
@@ -69,11 +79,20 @@ where
     }
 }
 
-/// Runs `case` with both ports of a fresh PostgreSQL database created, migrated and dropped around it; when
-/// [`POSTGRES_URL_VAR`] is unset, prints a SKIPPED line (past the test output capture) and returns.
+/// Runs `case` with both ports of a fresh PostgreSQL database, as [`with_postgres_all`] does.
 pub async fn with_postgres_both<F, Fut>(name: &str, case: F)
 where
     F: FnOnce(Both) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    with_postgres_all(name, |s| case((s.store, s.messaging))).await;
+}
+
+/// Runs `case` with every port of a fresh PostgreSQL database created, migrated and dropped around it; when
+/// [`POSTGRES_URL_VAR`] is unset, prints a SKIPPED line (past the test output capture) and returns.
+pub async fn with_postgres_all<F, Fut>(name: &str, case: F)
+where
+    F: FnOnce(Stores) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
@@ -95,7 +114,7 @@ where
         migrate: true,
         ..OpenOptions::default()
     };
-    let outcome = match open_both(&database_url(&base, &db), &options).await {
+    let outcome = match open_all(&database_url(&base, &db), &options).await {
         Ok(stores) => tokio::spawn(case(stores)).await.map_err(|e| e.into_panic()),
         Err(e) => Err(Box::new(format!("PostgreSQL did not open: {e:?}")) as Box<dyn std::any::Any + Send>),
     };
