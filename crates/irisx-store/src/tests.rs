@@ -106,6 +106,7 @@ messaging_conformance!(
     ledger::events_list_newest_first_filtered_by_exact_type_prefix_and_resource,
     ledger::eight_concurrent_record_sent_calls_for_one_task_record_it_once,
     webhooks::an_event_fans_out_to_matching_enabled_endpoints_and_its_callback,
+    webhooks::messages_written_together_fan_out_each_event_to_its_own_tenants_endpoints,
     webhooks::tenant_b_cannot_touch_tenant_a_endpoints,
     webhooks::an_attempt_settles_its_delivery_and_task_and_a_replay_queues_it_again,
 );

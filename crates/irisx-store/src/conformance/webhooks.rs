@@ -82,6 +82,42 @@ pub async fn an_event_fans_out_to_matching_enabled_endpoints_and_its_callback((s
     assert_eq!(got, want);
 }
 
+/// Messages written together (the accept path's group commit) fan out like single ones: each event reaches
+/// its own tenant's matching endpoints and its own callback, once.
+pub async fn messages_written_together_fan_out_each_event_to_its_own_tenants_endpoints((store, msg): Both) {
+    let (a, _) = seed(&store).await;
+    let (b, _) = seed(&store).await;
+    let a_all = endpoint(&a.id, &["message.*", "message.queued"], true);
+    let b_all = endpoint(&b.id, &["*"], true);
+    for w in [&a_all, &b_all] {
+        msg.create_webhook_endpoint(w).await.unwrap();
+    }
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let (msg, tenant) = (msg.clone(), if i % 2 == 0 { a.id.clone() } else { b.id.clone() });
+        writes.spawn(async move {
+            let mut m = message(&tenant, &format!("+1555123{i:04}"), &[]);
+            m.status_callback = Some(format!("https://app.example.com/status/{i}"));
+            let e = event(&tenant, "message.queued", m.id.as_str()).with_callback(m.status_callback.clone());
+            msg.create_message(&m, &e, &send_task()).await.unwrap();
+        });
+    }
+    while let Some(done) = writes.join_next().await {
+        done.unwrap();
+    }
+    let got = claimed_deliveries(&store, &msg).await;
+    let count = |id: &WebhookEndpointId| got.iter().filter(|(ep, ..)| ep.as_ref() == Some(id)).count();
+    assert_eq!(
+        (count(&a_all.id), count(&b_all.id)),
+        (12, 12),
+        "one delivery per event, however many filters match"
+    );
+    let mut callbacks: Vec<_> = got.iter().filter_map(|(_, url, _)| url.clone()).collect();
+    callbacks.sort();
+    callbacks.dedup();
+    assert_eq!(callbacks.len(), 24, "every event's own callback, once");
+}
+
 /// Tenant B cannot read, change, delete, list or redeliver tenant A's endpoints.
 pub async fn tenant_b_cannot_touch_tenant_a_endpoints((store, msg): Both) {
     let (a, _) = seed(&store).await;

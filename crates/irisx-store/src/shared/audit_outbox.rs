@@ -22,6 +22,33 @@ macro_rules! audit_outbox_sql {
             Ok(())
         }
 
+        /// Writes several tasks in one statement, inside `tx`.
+        async fn insert_tasks(conn: &mut <Db as sqlx::Database>::Connection, tasks: &[NewTask]) -> StoreResult<()> {
+            if tasks.is_empty() {
+                return Ok(());
+            }
+            let payloads = tasks
+                .iter()
+                .map(|t| serde_json::to_string(&t.task))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            let now = OffsetDateTime::now_utc();
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO outbox (id, subject, lane, payload, created_at, available_at, attempts) ",
+            );
+            q.push_values(tasks.iter().zip(payloads), |mut b, (t, payload)| {
+                b.push_bind(t.id.as_str())
+                    .push_bind(t.task.subject().as_str())
+                    .push_bind(t.lane())
+                    .push_bind(payload)
+                    .push_bind(ts(now))
+                    .push_bind(ts(t.available_at))
+                    .push("0");
+            });
+            q.build().execute(conn).await.map_err(db_err)?;
+            Ok(())
+        }
+
         /// Appends an entry on its own.
         pub(crate) async fn append_audit(pool: &Pool<Db>, e: &AuditEntry) -> StoreResult<()> {
             let mut conn = pool.acquire().await.map_err(db_err)?;

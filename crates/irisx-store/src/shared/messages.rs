@@ -90,12 +90,6 @@ macro_rules! message_sql {
             if let [n] = batch {
                 return create_message(pool, &n.message, &n.event, &n.task).await;
             }
-            let payloads = batch
-                .iter()
-                .map(|n| serde_json::to_string(&n.task.task))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| StoreError::Backend(Box::new(e)))?;
-            let now = OffsetDateTime::now_utc();
             let mut messages = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO messages (id, tenant_id, channel, direction, from_addr, to_addr, body, media_urls, \
                  segments, encoding, status, status_callback, validity_period, send_at, tags, tags_search, metadata, \
@@ -131,10 +125,10 @@ macro_rules! message_sql {
                     .push_bind(ts(m.created_at))
                     .push_bind(ts(m.updated_at));
             });
-            let mut events = sqlx::QueryBuilder::<Db>::new(
+            let mut events_q = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO events (id, tenant_id, event_type, resource_id, data, occurred_at) ",
             );
-            events.push_values(batch, |mut b, n| {
+            events_q.push_values(batch, |mut b, n| {
                 let e = &n.event;
                 b.push_bind(e.id.as_str())
                     .push_bind(e.tenant_id.as_str())
@@ -143,26 +137,13 @@ macro_rules! message_sql {
                     .push_bind(sqlx::types::Json(&e.data))
                     .push_bind(ts(e.occurred_at));
             });
-            let mut tasks = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO outbox (id, subject, lane, payload, created_at, available_at, attempts) ",
-            );
-            tasks.push_values(batch.iter().zip(payloads), |mut b, (n, payload)| {
-                let t = &n.task;
-                b.push_bind(t.id.as_str())
-                    .push_bind(t.task.subject().as_str())
-                    .push_bind(t.lane())
-                    .push_bind(payload)
-                    .push_bind(ts(now))
-                    .push_bind(ts(t.available_at))
-                    .push("0");
-            });
+            let tasks: Vec<NewTask> = batch.iter().map(|n| n.task.clone()).collect();
+            let events: Vec<&Event> = batch.iter().map(|n| &n.event).collect();
             let mut tx = begin_write(pool).await.map_err(db_err)?;
             messages.build().execute(&mut *tx).await.map_err(db_err)?;
-            events.build().execute(&mut *tx).await.map_err(db_err)?;
-            tasks.build().execute(&mut *tx).await.map_err(db_err)?;
-            for n in batch {
-                fan_out(&mut tx, &n.event).await?;
-            }
+            events_q.build().execute(&mut *tx).await.map_err(db_err)?;
+            insert_tasks(&mut tx, &tasks).await?;
+            fan_out_all(&mut tx, &events).await?;
             tx.commit().await.map_err(db_err)
         }
 

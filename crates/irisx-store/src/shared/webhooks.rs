@@ -42,28 +42,86 @@ macro_rules! webhook_sql {
             Ok(id)
         }
 
-        /// Fans a just-written event out, inside its transaction: one delivery (and task) per enabled
-        /// endpoint whose filters match its type, and one to its status callback URL. A tenant without
-        /// endpoints costs one index probe.
+        /// Fans a just-written event out, inside its transaction (see [`fan_out_all`]).
         async fn fan_out(conn: &mut <Db as sqlx::Database>::Connection, e: &Event) -> StoreResult<()> {
-            let endpoints: Vec<String> = sqlx::query_scalar(
-                "SELECT w.id FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled = TRUE AND EXISTS ( \
-                   SELECT 1 FROM webhook_endpoint_filters f WHERE f.endpoint_id = w.id AND ( \
-                     (f.is_prefix = FALSE AND f.pattern = $2) \
-                     OR (f.is_prefix = TRUE AND substr($2, 1, length(f.pattern)) = f.pattern))) ORDER BY w.id",
-            )
-            .bind(e.tenant_id.as_str())
-            .bind(e.event_type.as_str())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            for endpoint in &endpoints {
-                insert_delivery(conn, e, Some(endpoint), None).await?;
+            fan_out_all(conn, &[e]).await
+        }
+
+        /// Fans just-written events out, inside their transaction: one delivery (and task) per enabled
+        /// endpoint whose filters match an event's type, and one to an event's status callback URL. One query
+        /// reads the endpoints of every tenant in the batch (a tenant without endpoints costs one index probe
+        /// for the whole batch), and the deliveries and their tasks are written in one statement each.
+        async fn fan_out_all(conn: &mut <Db as sqlx::Database>::Connection, events: &[&Event]) -> StoreResult<()> {
+            let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+            tenants.sort_unstable();
+            tenants.dedup();
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "SELECT w.id, w.tenant_id, f.pattern, f.is_prefix FROM webhook_endpoints w \
+                 JOIN webhook_endpoint_filters f ON f.endpoint_id = w.id WHERE w.enabled = TRUE AND w.tenant_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for t in &tenants {
+                list.push_bind(*t);
             }
-            if let Some(url) = &e.callback_url {
-                insert_delivery(conn, e, None, Some(url)).await?;
+            q.push(") ORDER BY w.id");
+            let filters: Vec<(String, String, String, bool)> =
+                q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+            let mut deliveries: Vec<(&Event, Option<&str>, Option<&str>)> = Vec::new();
+            for e in events {
+                let mut last: Option<&str> = None;
+                for (endpoint, tenant, pattern, is_prefix) in &filters {
+                    let hit = tenant == e.tenant_id.as_str()
+                        && if *is_prefix { e.event_type.starts_with(pattern.as_str()) } else { e.event_type == *pattern };
+                    // Rows come ordered by endpoint: one delivery per endpoint however many filters match.
+                    if hit && last != Some(endpoint.as_str()) {
+                        deliveries.push((e, Some(endpoint.as_str()), None));
+                        last = Some(endpoint.as_str());
+                    }
+                }
+                if let Some(url) = &e.callback_url {
+                    deliveries.push((e, None, Some(url.as_str())));
+                }
             }
-            Ok(())
+            insert_deliveries(conn, &deliveries).await
+        }
+
+        /// New pending deliveries `(event, endpoint, url)` with their tasks, inside `tx`.
+        async fn insert_deliveries(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            deliveries: &[(&Event, Option<&str>, Option<&str>)],
+        ) -> StoreResult<()> {
+            if deliveries.is_empty() {
+                return Ok(());
+            }
+            let ids: Vec<WebhookDeliveryId> = deliveries.iter().map(|_| WebhookDeliveryId::new()).collect();
+            let now = OffsetDateTime::now_utc();
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, url, event_id, state, attempts, \
+                 created_at, updated_at) ",
+            );
+            q.push_values(deliveries.iter().zip(&ids), |mut b, ((e, endpoint, url), id)| {
+                b.push_bind(id.as_str())
+                    .push_bind(e.tenant_id.as_str())
+                    .push_bind(*endpoint)
+                    .push_bind(*url)
+                    .push_bind(e.id.as_str())
+                    .push("'pending'")
+                    .push("0")
+                    .push_bind(ts(now))
+                    .push_bind(ts(now));
+            });
+            q.build().execute(&mut *conn).await.map_err(db_err)?;
+            let tasks: Vec<NewTask> = deliveries
+                .iter()
+                .zip(ids)
+                .map(|((e, ..), delivery_id)| {
+                    NewTask::now(Task::DeliverWebhookV1(DeliverWebhookV1 {
+                        tenant_id: e.tenant_id.clone(),
+                        delivery_id,
+                    }))
+                })
+                .collect();
+            insert_tasks(conn, &tasks).await
         }
 
         /// Writes an endpoint's filter rows, inside `tx`.
