@@ -1,0 +1,80 @@
+//! The engine's configuration: where SIP listens, which RTP ports media may use, the address written into
+//! Contact and SDP, and the protection limits. `irisx-server` fills it from `IRISX_VOICE_*` settings.
+
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// How the voice engine listens and protects itself.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// The address SIP and RTP sockets bind to.
+    pub bind_ip: IpAddr,
+    /// The SIP port for UDP and TCP (0: any free port, for tests).
+    pub sip_port: u16,
+    /// Listen for SIP over UDP.
+    pub udp: bool,
+    /// Listen for SIP over TCP (on the port UDP got, when `sip_port` is 0).
+    pub tcp: bool,
+    /// The RTP port range (RTP on even ports, RTCP on the port above).
+    pub rtp_ports: RangeInclusive<u16>,
+    /// The address advertised in Contact headers and SDP (the public address behind NAT); `bind_ip` when unset.
+    pub public_ip: Option<IpAddr>,
+    /// The digest realm of REGISTER challenges.
+    pub realm: String,
+    /// Concurrent calls allowed per tenant.
+    pub max_calls_per_tenant: usize,
+    /// Failed digest authentications from one IP address within `ban_window` that get it banned.
+    pub ban_after_failures: u32,
+    /// The window those failures are counted in.
+    pub ban_window: Duration,
+    /// How long a banned address is ignored.
+    pub ban_duration: Duration,
+    /// User-Agent substrings (case-insensitive) of SIP scanners whose requests are dropped unanswered.
+    pub scanner_agents: Vec<String>,
+    /// The text-to-speech program (espeak-ng).
+    pub espeak_program: String,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            bind_ip: IpAddr::from([0, 0, 0, 0]),
+            sip_port: 5060,
+            udp: true,
+            tcp: true,
+            rtp_ports: 20000..=30000,
+            public_ip: None,
+            realm: "irisx".into(),
+            max_calls_per_tenant: 100,
+            ban_after_failures: 5,
+            ban_window: Duration::from_secs(60),
+            ban_duration: Duration::from_secs(3600),
+            scanner_agents: [
+                "friendly-scanner",
+                "sipvicious",
+                "sipcli",
+                "vaxsipuseragent",
+                "sipsak",
+                "sip-scan",
+                "iWar",
+                "sundayddr",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            espeak_program: "espeak-ng".into(),
+        }
+    }
+}
+
+impl VoiceConfig {
+    /// The address others reach us at.
+    pub fn advertised_ip(&self) -> IpAddr {
+        match self.public_ip {
+            Some(ip) => ip,
+            None if self.bind_ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            None => self.bind_ip,
+        }
+    }
+}
