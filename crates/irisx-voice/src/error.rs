@@ -16,13 +16,16 @@ pub enum Error {
     Listen {
         /// The address.
         addr: std::net::SocketAddr,
-        /// Why.
+        /// Why (boxed: the stack's error is large).
         #[source]
-        source: rsipstack::Error,
+        source: Box<rsipstack::Error>,
     },
     /// The SIP stack failed.
     #[error("SIP stack failed")]
-    Sip(#[from] rsipstack::Error),
+    Sip(#[source] Box<rsipstack::Error>),
+    /// A SIP URI or address could not be built from the request (a trunk's host, a number, a contact).
+    #[error("bad SIP address")]
+    Address(#[from] rsipstack::sip::Error),
     /// The far end's SDP was unusable.
     #[error(transparent)]
     Sdp(#[from] crate::sdp::SdpError),
@@ -41,6 +44,12 @@ pub enum Error {
     /// A WAV file could not be read or written.
     #[error("WAV")]
     Wav(#[from] hound::Error),
+}
+
+impl From<rsipstack::Error> for Error {
+    fn from(e: rsipstack::Error) -> Self {
+        Error::Sip(Box::new(e))
+    }
 }
 
 impl From<Error> for VoiceError {

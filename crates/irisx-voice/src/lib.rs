@@ -2,13 +2,20 @@
 //! digits, call-control verbs (play, say, gather, record, pause, bridge), a registrar for agents, and the
 //! protections a public SIP port needs. [`NativeVoiceEngine`] implements core's `VoiceEngine` port.
 
+mod bridge;
+mod call;
 pub mod config;
+mod engine;
 pub mod error;
 pub mod g711;
+mod inbound;
 pub mod media;
+mod outbound;
 pub mod protect;
 pub mod rtp;
 pub mod sdp;
+pub mod sip;
 
 pub use config::VoiceConfig;
+pub use engine::NativeVoiceEngine;
 pub use error::Error;

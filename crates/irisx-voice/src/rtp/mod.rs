@@ -262,6 +262,7 @@ impl RtpSession {
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         c.packets_received = c.packets_received.wrapping_add(1);
         c.remote_ssrc = Some(packet.ssrc);
+        c.last_payload_type = Some(packet.payload_type);
         c.highest_sequence = c.highest_sequence.max(u32::from(packet.sequence));
     }
 

@@ -19,6 +19,8 @@ pub struct RtpCounters {
     pub highest_sequence: u32,
     /// The last RTP timestamp sent.
     pub last_timestamp: u32,
+    /// The payload type of the last audio or event packet received.
+    pub last_payload_type: Option<u8>,
 }
 
 /// A report the far end sent.
@@ -71,7 +73,7 @@ fn sdes_cname(ssrc: u32, cname: &str) -> Vec<u8> {
     chunk.push(name.len() as u8);
     chunk.extend_from_slice(name);
     chunk.push(0);
-    while chunk.len() % 4 != 0 {
+    while !chunk.len().is_multiple_of(4) {
         chunk.push(0);
     }
     let mut out = vec![0x81, 202];

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use irisx_core::ports::voice::SipRegistrar;
 use rsipstack::dialog::authenticate::verify_digest;
-use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader, UntypedHeader};
+use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
 use rsipstack::sip::{Header, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 
@@ -43,7 +43,18 @@ pub struct Registrar {
 impl Registrar {
     /// A registrar for `realm` asking `credentials` for passwords.
     pub fn new(realm: String, credentials: Arc<dyn SipRegistrar>, guard: Arc<Guard>) -> Self {
-        Registrar { realm, credentials, guard, nonces: Mutex::default(), bindings: Mutex::default() }
+        Registrar {
+            realm,
+            credentials,
+            guard,
+            nonces: Mutex::default(),
+            bindings: Mutex::default(),
+        }
+    }
+
+    /// The protections this registrar reports failures to.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
     }
 
     /// The live binding of `user`.
@@ -76,7 +87,11 @@ impl Registrar {
     }
 
     async fn challenge(&self, tx: &mut Transaction) {
-        let value = format!("Digest realm=\"{}\", nonce=\"{}\", algorithm=MD5", self.realm, self.new_nonce());
+        let value = format!(
+            "Digest realm=\"{}\", nonce=\"{}\", algorithm=MD5",
+            self.realm,
+            self.new_nonce()
+        );
         let header = Header::WwwAuthenticate(rsipstack::sip::headers::WwwAuthenticate::new(value));
         tx.reply_with(StatusCode::Unauthorized, vec![header], None).await.ok();
     }
@@ -87,7 +102,7 @@ impl Registrar {
         let Some(raw) = tx.original.authorization_header().map(|h| h.value().to_owned()) else {
             return self.challenge(tx).await;
         };
-        let Ok(auth) = tx.original.authorization_header().map(|h| h.typed()).transpose().ok().flatten().ok_or(()) else {
+        let Ok(auth) = rsipstack::sip::typed::Authorization::parse(&raw) else {
             self.reject(tx, source).await;
             return;
         };
@@ -96,20 +111,34 @@ impl Registrar {
         }
         let user = auth.username.clone();
         let creds = self.credentials.credentials(&user).await;
-        let ok = creds.as_ref().is_some_and(|c| verify_digest(&auth, &c.password, &tx.original.method, &raw));
+        let ok = creds
+            .as_ref()
+            .is_some_and(|c| verify_digest(&auth, &c.password, &tx.original.method, &raw));
         let (true, Some(creds)) = (ok, creds) else {
             self.reject(tx, source).await;
             return;
         };
-        let contact = tx.original.contact_header().ok().and_then(|c| c.uri().ok());
-        let expires = tx.original.expires_header().and_then(|e| e.value().trim().parse::<u32>().ok());
+        let contact = tx
+            .original
+            .contact_header()
+            .ok()
+            .and_then(|c| c.typed().ok())
+            .map(|c| c.uri);
+        let expires = tx
+            .original
+            .expires_header()
+            .and_then(|e| e.value().trim().parse::<u32>().ok());
         let expires = expires.unwrap_or(DEFAULT_EXPIRES).min(MAX_EXPIRES);
         {
             let mut bindings = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
             match contact {
                 Some(uri) if expires > 0 => {
                     let until = Instant::now() + Duration::from_secs(u64::from(expires));
-                    let binding = Binding { contact: uri.to_string(), tenant: creds.tenant.clone(), expires: until };
+                    let binding = Binding {
+                        contact: uri.to_string(),
+                        tenant: creds.tenant.clone(),
+                        expires: until,
+                    };
                     bindings.insert(user.clone(), binding);
                 }
                 _ => {
@@ -118,7 +147,9 @@ impl Registrar {
             }
         }
         tracing::info!(%user, expires, "agent registered");
-        let headers = vec![Header::Expires(rsipstack::sip::headers::Expires::new(expires.to_string()))];
+        let headers = vec![Header::Expires(rsipstack::sip::headers::Expires::new(
+            expires.to_string(),
+        ))];
         tx.reply_with(StatusCode::OK, headers, None).await.ok();
     }
 

@@ -1,0 +1,350 @@
+//! The native engine behind core's `VoiceEngine` port: it owns the SIP stack, the registrar, the live calls
+//! and the protections, dispatches incoming SIP transactions, and runs the media verbs on answered calls.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use irisx_core::ports::voice::{
+    Audio, CallHandle, CallRef, Gather, HangupCause, IncomingCall, Originate, Record, Recording, SipRegistrar,
+    VoiceEngine, VoiceError,
+};
+use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, DialogStateSender};
+use rsipstack::sip::{Method, StatusCode};
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transaction::transaction::Transaction;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::call::{Call, Phase};
+use crate::config::VoiceConfig;
+use crate::error::Error;
+use crate::media;
+use crate::protect::{CallLimits, Guard};
+use crate::sip::registrar::Registrar;
+use crate::sip::{SipStack, source_ip};
+
+/// The engine's shared state.
+pub(crate) struct Inner {
+    pub config: VoiceConfig,
+    pub stack: SipStack,
+    pub registrar: Registrar,
+    pub limits: CallLimits,
+    pub state_tx: DialogStateSender,
+    pub incoming_tx: mpsc::UnboundedSender<IncomingCall>,
+    pub cancel: CancellationToken,
+    calls: Mutex<HashMap<CallRef, Arc<Call>>>,
+    by_sip_call_id: Mutex<HashMap<String, CallRef>>,
+}
+
+/// IRISX's native SIP/RTP voice engine.
+pub struct NativeVoiceEngine {
+    inner: Arc<Inner>,
+    incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<IncomingCall>>,
+}
+
+impl NativeVoiceEngine {
+    /// Opens the SIP listeners and starts the engine's loops; they stop when `cancel` fires.
+    #[tracing::instrument(skip_all, fields(bind = %config.bind_ip, port = config.sip_port))]
+    pub async fn start(
+        config: VoiceConfig,
+        agents: Arc<dyn SipRegistrar>,
+        cancel: CancellationToken,
+    ) -> Result<NativeVoiceEngine, Error> {
+        let guard = Arc::new(Guard::new(
+            &config.scanner_agents,
+            config.ban_after_failures,
+            config.ban_window,
+            config.ban_duration,
+        ));
+        let (stack, transactions) = SipStack::start(&config, guard.clone(), &cancel).await?;
+        let (state_tx, state_rx) = stack.dialog_layer.new_dialog_state_channel();
+        let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            registrar: Registrar::new(config.realm.clone(), agents, guard),
+            limits: CallLimits::new(config.max_calls_per_tenant),
+            config,
+            stack,
+            state_tx,
+            incoming_tx,
+            cancel,
+            calls: Mutex::default(),
+            by_sip_call_id: Mutex::default(),
+        });
+        tokio::spawn(inner.clone().dispatch(transactions));
+        tokio::spawn(inner.clone().dialog_states(state_rx));
+        tracing::info!(sip = %inner.stack.local, "voice engine listening");
+        Ok(NativeVoiceEngine {
+            inner,
+            incoming_rx: tokio::sync::Mutex::new(incoming_rx),
+        })
+    }
+
+    /// Where SIP listens (UDP and TCP).
+    pub fn sip_addr(&self) -> std::net::SocketAddr {
+        self.inner.stack.local
+    }
+
+    /// The binding of a registered agent, if any.
+    pub fn registration(&self, user: &str) -> Option<crate::sip::registrar::Binding> {
+        self.inner.registrar.lookup(user)
+    }
+
+    /// The RTP counters of a live call (packets each way, the last payload type received).
+    pub fn rtp_counters(&self, call: &CallRef) -> Result<crate::rtp::rtcp::RtpCounters, VoiceError> {
+        Ok(self.inner.call(call)?.rtp.counters())
+    }
+
+    /// Whether an address is banned.
+    pub fn is_banned(&self, ip: std::net::IpAddr) -> bool {
+        self.inner.registrar.guard().is_banned(ip)
+    }
+
+    /// Sends one DTMF key on an answered call (RFC 4733).
+    pub async fn send_digit(&self, call: &CallRef, digit: char) -> Result<(), VoiceError> {
+        let call = self.inner.answered(call)?;
+        Ok(call.rtp.send_digit(digit, 100).await?)
+    }
+}
+
+impl Inner {
+    pub fn call(&self, id: &CallRef) -> Result<Arc<Call>, VoiceError> {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls
+            .get(id)
+            .cloned()
+            .ok_or_else(|| VoiceError::CallNotFound(id.clone()))
+    }
+
+    fn answered(&self, id: &CallRef) -> Result<Arc<Call>, VoiceError> {
+        let call = self.call(id)?;
+        call.require_answered()?;
+        Ok(call)
+    }
+
+    pub fn insert_call(&self, call: Arc<Call>) {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(call.id.clone(), call);
+    }
+
+    pub fn map_sip_call_id(&self, sip_call_id: String, call: &CallRef) {
+        self.by_sip_call_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sip_call_id, call.clone());
+    }
+
+    fn by_sip_call_id(&self, sip_call_id: &str) -> Option<Arc<Call>> {
+        let id = self
+            .by_sip_call_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sip_call_id)
+            .cloned()?;
+        self.call(&id).ok()
+    }
+
+    /// Ends a call and forgets it.
+    pub fn end(&self, call: &Call, cause: HangupCause, sip_code: Option<u16>) {
+        if call.finish(cause, sip_code)
+            && let Some(tenant) = call.take_tenant()
+        {
+            self.limits.release(&tenant);
+        }
+        if let Some(dialog) = call.dialog() {
+            self.stack.dialog_layer.remove_dialog(&dialog.id());
+            self.by_sip_call_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&dialog.id().call_id);
+        }
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call.id);
+    }
+
+    /// Takes a call slot for `tenant` on `call`.
+    pub fn acquire_slot(&self, call: &Call, tenant: &str) -> Result<(), VoiceError> {
+        if !self.limits.acquire(tenant) {
+            return Err(VoiceError::CallLimit {
+                tenant: tenant.to_owned(),
+                limit: self.limits.max(),
+            });
+        }
+        call.set_tenant(tenant.to_owned());
+        Ok(())
+    }
+
+    async fn dispatch(self: Arc<Self>, mut transactions: TransactionReceiver) {
+        loop {
+            let tx = tokio::select! {
+                tx = transactions.recv() => match tx { Some(tx) => tx, None => return },
+                _ = self.cancel.cancelled() => return,
+            };
+            tokio::spawn(self.clone().on_transaction(tx));
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(method = %tx.original.method))]
+    async fn on_transaction(self: Arc<Self>, mut tx: Transaction) {
+        let method = tx.original.method;
+        if let Some(Dialog::Invite(mut dialog)) = self.stack.dialog_layer.match_dialog(&tx) {
+            if let Err(e) = dialog.handle(&mut tx).await {
+                tracing::debug!(error = %e, "in-dialog request failed");
+            }
+            return;
+        }
+        match method {
+            Method::Register => {
+                let source = source_ip(&tx.original);
+                self.registrar.handle(&mut tx, source).await
+            }
+            Method::Options => drop(tx.reply(StatusCode::OK).await),
+            Method::Invite => self.clone().inbound(tx).await,
+            Method::Ack => {}
+            Method::Bye | Method::Cancel | Method::Info | Method::Update | Method::PRack => {
+                tx.reply(StatusCode::CallTransactionDoesNotExist).await.ok();
+            }
+            _ => drop(tx.reply(StatusCode::MethodNotAllowed).await),
+        }
+    }
+
+    async fn dialog_states(self: Arc<Self>, mut states: DialogStateReceiver) {
+        loop {
+            let state = tokio::select! {
+                s = states.recv() => match s { Some(s) => s, None => return },
+                _ = self.cancel.cancelled() => return,
+            };
+            match state {
+                DialogState::Early(id, _) => {
+                    if let Some(call) = self.by_sip_call_id(&id.call_id)
+                        && call.phase() == Phase::Dialling
+                    {
+                        call.emit(irisx_core::ports::voice::CallEvent::Ringing);
+                    }
+                }
+                DialogState::Terminated(id, reason) => {
+                    let Some(call) = self.by_sip_call_id(&id.call_id) else {
+                        continue;
+                    };
+                    match call.phase() {
+                        Phase::Answered => self.end(&call, HangupCause::Completed, None),
+                        Phase::Offered => {
+                            tracing::debug!(?reason, "incoming call ended before an answer");
+                            self.end(&call, HangupCause::Canceled, None);
+                        }
+                        // Outbound attempts are settled by the originate loop.
+                        Phase::Dialling | Phase::Ended => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl VoiceEngine for NativeVoiceEngine {
+    #[tracing::instrument(skip_all, fields(tenant = %request.tenant))]
+    async fn originate(&self, request: Originate) -> Result<CallHandle, VoiceError> {
+        self.inner.clone().originate(request).await
+    }
+
+    async fn next_incoming(&self) -> Option<IncomingCall> {
+        let mut rx = self.incoming_rx.lock().await;
+        tokio::select! {
+            call = rx.recv() => call,
+            _ = self.inner.cancel.cancelled() => None,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call, tenant = %tenant))]
+    async fn answer(&self, call: &CallRef, tenant: &str) -> Result<(), VoiceError> {
+        self.inner.answer(call, tenant)
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call, sip_code))]
+    async fn reject(&self, call: &CallRef, sip_code: u16) -> Result<(), VoiceError> {
+        self.inner.reject(call, sip_code)
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call))]
+    async fn play(&self, call: &CallRef, audio: Audio) -> Result<(), VoiceError> {
+        let call = self.inner.answered(call)?;
+        let samples = match audio {
+            Audio::Pcm(samples) => samples,
+            Audio::Wav(bytes) => media::wav_to_samples(&bytes)?,
+        };
+        call.rtp.play(&samples, &call.ended).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call))]
+    async fn say(&self, call: &CallRef, text: &str) -> Result<(), VoiceError> {
+        let call = self.inner.answered(call)?;
+        let samples = media::speak(&self.inner.config.espeak_program, text).await?;
+        call.rtp.play(&samples, &call.ended).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call))]
+    async fn gather(&self, call: &CallRef, gather: Gather) -> Result<String, VoiceError> {
+        let call = self.inner.answered(call)?;
+        Ok(media::gather(
+            &call.rtp,
+            gather.num_digits,
+            gather.timeout,
+            gather.finish_on_key,
+            &call.ended,
+        )
+        .await)
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call))]
+    async fn record(&self, call: &CallRef, record: Record) -> Result<Recording, VoiceError> {
+        let call = self.inner.answered(call)?;
+        let recorded = media::record(&call.rtp, record.max_length, record.finish_on_key).await;
+        let duration = Duration::from_secs_f64(recorded.samples.len() as f64 / f64::from(media::RATE));
+        let wav = media::samples_to_wav(&recorded.samples)?;
+        Ok(Recording {
+            wav,
+            duration,
+            finished_by: recorded.finished_by,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call))]
+    async fn pause(&self, call: &CallRef, duration: Duration) -> Result<(), VoiceError> {
+        let call = self.inner.answered(call)?;
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = call.ended.cancelled() => {}
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(a = %a, b = %b))]
+    async fn bridge(&self, a: &CallRef, b: &CallRef) -> Result<(), VoiceError> {
+        let (a, b) = (self.inner.answered(a)?, self.inner.answered(b)?);
+        crate::bridge::run(&a, &b).await;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(call = %call))]
+    async fn hangup(&self, call: &CallRef) -> Result<(), VoiceError> {
+        let call = self.inner.call(call)?;
+        match call.phase() {
+            Phase::Offered => return self.inner.reject(&call.id, 487),
+            Phase::Dialling => call.ended.cancel(),
+            Phase::Answered => {
+                if let Some(dialog) = call.dialog() {
+                    dialog.hangup().await.ok();
+                }
+                self.inner.end(&call, HangupCause::Completed, None);
+            }
+            Phase::Ended => {}
+        }
+        Ok(())
+    }
+}

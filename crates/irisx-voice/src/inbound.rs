@@ -1,0 +1,124 @@
+//! Incoming calls: an INVITE for a known agent who is not registered is answered 404 at once; any other INVITE
+//! with a usable G.711 offer rings (180) and is handed to the orchestrator, which answers (200 with our SDP
+//! answer, under its tenant's call limit) or rejects it with a status of its choice.
+
+use std::sync::Arc;
+
+use irisx_core::ports::voice::{CallEvent, CallHandle, CallRef, IncomingCall, VoiceError};
+use rsipstack::sip::{Header, StatusCode, Uri};
+use rsipstack::transaction::transaction::Transaction;
+
+use crate::call::Phase;
+use crate::engine::Inner;
+use crate::outbound::classify;
+use crate::sdp;
+use crate::sip::{from_user, request_user, source};
+
+impl Inner {
+    /// Handles a new INVITE until its transaction ends.
+    #[tracing::instrument(skip_all, fields(to))]
+    pub async fn inbound(self: Arc<Self>, mut tx: Transaction) {
+        let to = request_user(&tx.original);
+        tracing::Span::current().record("to", to.as_str());
+        if self.registrar.is_agent(&to).await && self.registrar.lookup(&to).is_none() {
+            tx.reply(StatusCode::NotFound).await.ok();
+            return;
+        }
+        let offer = sdp::parse(&String::from_utf8_lossy(&tx.original.body)).and_then(|r| r.negotiate());
+        let Ok(offer) = offer else {
+            tx.reply(StatusCode::NotAcceptableHere).await.ok();
+            return;
+        };
+        let (call, events) = match self.new_leg(Phase::Offered, None).await {
+            Ok(leg) => leg,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take an incoming call");
+                tx.reply(StatusCode::ServiceUnavailable).await.ok();
+                return;
+            }
+        };
+        call.set_offer(offer);
+        let adv = self.config.advertised_ip();
+        let contact = Uri::try_from(format!("sip:irisx@{adv}:{}", self.stack.local.port())).ok();
+        let dialog =
+            match self
+                .stack
+                .dialog_layer
+                .get_or_create_server_invite(&tx, self.state_tx.clone(), None, contact)
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot make a dialog of the INVITE");
+                    tx.reply(StatusCode::ServerInternalError).await.ok();
+                    self.end(&call, irisx_core::ports::voice::HangupCause::Failed, Some(500));
+                    return;
+                }
+            };
+        self.map_sip_call_id(dialog.id().call_id.clone(), &call.id);
+        call.set_dialog(dialog.clone());
+        dialog.ringing(None, None).ok();
+        let incoming = IncomingCall {
+            handle: CallHandle {
+                call: call.id.clone(),
+                events,
+            },
+            to,
+            from: from_user(&tx.original),
+            peer: source(&tx.original).map(|s| s.to_string()).unwrap_or_default(),
+        };
+        if self.incoming_tx.send(incoming).is_err() {
+            dialog.reject(Some(StatusCode::TemporarilyUnavailable), None).ok();
+            self.end(&call, irisx_core::ports::voice::HangupCause::Failed, Some(480));
+        }
+        let mut dialog = dialog;
+        if let Err(e) = dialog.handle(&mut tx).await {
+            tracing::debug!(error = %e, "incoming INVITE transaction ended with an error");
+        }
+    }
+
+    /// Answers an offered call for `tenant`.
+    pub fn answer(&self, id: &CallRef, tenant: &str) -> Result<(), VoiceError> {
+        let call = self.call(id)?;
+        let invalid = |reason: &str| VoiceError::InvalidState {
+            call: id.clone(),
+            reason: reason.into(),
+        };
+        if call.phase() != Phase::Offered {
+            return Err(invalid("only an incoming call that is ringing can be answered"));
+        }
+        let (Some(offer), Some(dialog)) = (call.offer(), call.dialog()) else {
+            return Err(invalid("the call has no offer"));
+        };
+        self.acquire_slot(&call, tenant)?;
+        let answer = sdp::answer(
+            self.config.advertised_ip(),
+            call.rtp.port(),
+            u64::from(rand::random::<u32>()),
+            &offer,
+        );
+        let headers = vec![Header::ContentType("application/sdp".into())];
+        dialog
+            .accept(Some(headers), Some(answer.into_bytes()))
+            .map_err(|e| VoiceError::Engine(Box::new(e)))?;
+        call.rtp.set_negotiated(offer);
+        call.set_phase(Phase::Answered);
+        call.emit(CallEvent::Answered { trunk: None });
+        Ok(())
+    }
+
+    /// Rejects an offered call with `sip_code`.
+    pub fn reject(&self, id: &CallRef, sip_code: u16) -> Result<(), VoiceError> {
+        let call = self.call(id)?;
+        if call.phase() != Phase::Offered {
+            return Err(VoiceError::InvalidState {
+                call: id.clone(),
+                reason: "the call is not ringing".into(),
+            });
+        }
+        if let Some(dialog) = call.dialog() {
+            dialog.reject(Some(StatusCode::from(sip_code)), None).ok();
+        }
+        self.end(&call, classify(sip_code).1, Some(sip_code));
+        Ok(())
+    }
+}
