@@ -226,3 +226,13 @@ pub async fn events_until(
         }
     }
 }
+
+/// An OPTIONS request from `from` with a User-Agent.
+pub fn options_request(from: SocketAddr, user_agent: &str) -> String {
+    let tag = rand::random::<u32>();
+    format!(
+        "OPTIONS sip:ping@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bK{tag}\r\nFrom: <sip:probe@{from}>;tag={tag}\r\n\
+         To: <sip:ping@127.0.0.1>\r\nCall-ID: {tag}@probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nUser-Agent: {user_agent}\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
