@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::{Sipp, TestEngine, events_until, next_event};
 use irisx_core::ports::voice::{
     Audio, CallEvent, CallHandle, Destination, Gather, HangupCause, Originate, Record, SipTransport, TrunkTarget,
-    VoiceEngine,
+    VoiceEngine, VoiceError,
 };
 use irisx_voice::media;
 
@@ -57,8 +57,22 @@ async fn hang_up(engine: &TestEngine, mut handle: CallHandle) {
     );
 }
 
+/// What the engine sends in the echo test.
+enum Source {
+    /// A 440 Hz tone as WAV bytes.
+    Wav,
+    /// Text spoken by espeak-ng.
+    Speech,
+}
+
+#[rstest::rstest]
+#[case::a_wav_file(Source::Wav, 2000.0)]
+#[case::spoken_text(Source::Speech, 300.0)]
 #[tokio::test]
-async fn an_answered_call_sends_audio_that_the_carrier_echoes_back_as_pcmu() {
+async fn an_answered_call_sends_audio_that_the_carrier_echoes_back_as_pcmu(
+    #[case] source: Source,
+    #[case] min_rms: f64,
+) {
     let engine = TestEngine::start().await;
     let carrier = Sipp::start(
         "uas_answer.xml",
@@ -67,32 +81,39 @@ async fn an_answered_call_sends_audio_that_the_carrier_echoes_back_as_pcmu() {
     );
     let handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
 
-    let tone = media::tone(440.0, Duration::from_millis(1500), 12000);
     let record = Record {
         max_length: Duration::from_millis(1500),
         finish_on_key: None,
     };
-    let (played, recorded) = tokio::join!(
-        engine.engine.play(&handle.call, Audio::Pcm(tone)),
-        engine.engine.record(&handle.call, record)
-    );
-    played.expect("play");
+    let send = async {
+        match source {
+            Source::Wav => {
+                let wav = media::samples_to_wav(&media::tone(440.0, Duration::from_millis(1500), 12000)).unwrap();
+                engine.engine.play(&handle.call, Audio::Wav(wav)).await
+            }
+            Source::Speech => {
+                engine
+                    .engine
+                    .say(&handle.call, "Hello from IRISX, one two three.")
+                    .await
+            }
+        }
+    };
+    let (sent, recorded) = tokio::join!(send, engine.engine.record(&handle.call, record));
+    sent.expect("play or say");
     let recording = recorded.expect("record");
     let counters = engine.engine.rtp_counters(&handle.call).unwrap();
 
-    assert!(counters.packets_sent >= 70, "sent {} packets", counters.packets_sent);
+    assert!(counters.packets_sent >= 50, "sent {} packets", counters.packets_sent);
     assert!(
-        counters.packets_received >= 50,
+        counters.packets_received >= 40,
         "received {} packets back",
         counters.packets_received
     );
     assert_eq!(counters.last_payload_type, Some(0), "the echo carries PCMU");
     let samples = media::wav_to_samples(&recording.wav).unwrap();
-    assert!(
-        media::rms(&samples) > 2000.0,
-        "the echoed audio is not silent (rms {})",
-        media::rms(&samples)
-    );
+    let rms = media::rms(&samples);
+    assert!(rms > min_rms, "the echoed audio is not silent (rms {rms})");
 
     hang_up(&engine, handle).await;
     carrier.expect_success().await;
@@ -238,4 +259,118 @@ async fn a_busy_trunk_ends_the_call_as_busy_and_the_next_trunk_never_sees_an_inv
         "trunk 2 received {got:?}"
     );
     busy.expect_success().await;
+}
+
+#[tokio::test]
+async fn a_trunk_that_never_answers_times_out_and_the_next_trunk_takes_the_call() {
+    let engine = TestEngine::start().await;
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let second = Sipp::start(
+        "uas_answer.xml",
+        1,
+        &["-key", "codec", "0", "-key", "codec_name", "PCMU"],
+    );
+    let mut request = call_to(vec![trunk("t1", silent_port), trunk("t2", second.port)]);
+    request.ring_timeout = Duration::from_secs(1);
+    let mut handle = engine.engine.originate(request).await.unwrap();
+
+    let seen = events_until(&mut handle.events, 8, |e| {
+        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
+    })
+    .await;
+    assert_eq!(
+        seen,
+        vec![
+            CallEvent::FailedOver {
+                trunk: "t1".into(),
+                sip_code: None
+            },
+            CallEvent::Ringing,
+            CallEvent::Answered {
+                trunk: Some("t2".into())
+            }
+        ]
+    );
+    let mut buf = [0u8; 4096];
+    let (n, _) = silent.recv_from(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"INVITE "), "trunk 1 was tried first");
+
+    hang_up(&engine, handle).await;
+    second.expect_success().await;
+}
+
+#[tokio::test]
+async fn a_trunk_reached_over_tcp_answers_and_the_call_completes() {
+    let engine = TestEngine::start().await;
+    let carrier = Sipp::start(
+        "uas_answer.xml",
+        1,
+        &["-t", "t1", "-key", "codec", "8", "-key", "codec_name", "PCMA"],
+    );
+    let mut tcp_trunk = trunk("tcp", carrier.port);
+    tcp_trunk.transport = SipTransport::Tcp;
+    let handle = answered(&engine, vec![tcp_trunk]).await;
+    hang_up(&engine, handle).await;
+    carrier.expect_success().await;
+}
+
+#[tokio::test]
+async fn a_tenant_at_its_call_limit_cannot_place_another_call_until_one_ends() {
+    let engine = TestEngine::start_with(|c| c.max_calls_per_tenant = 1).await;
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut first = engine
+        .engine
+        .originate(call_to(vec![trunk("t1", port)]))
+        .await
+        .expect("the first call");
+
+    let second = engine.engine.originate(call_to(vec![trunk("t1", port)])).await;
+    assert!(
+        matches!(second, Err(VoiceError::CallLimit { ref tenant, limit: 1 }) if tenant == "ten_a"),
+        "{second:?}"
+    );
+
+    engine.engine.hangup(&first.call).await.unwrap();
+    let seen = events_until(&mut first.events, 5, |e| matches!(e, CallEvent::Hangup { .. })).await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Hangup {
+            cause: HangupCause::Canceled,
+            sip_code: None
+        })
+    );
+    engine
+        .engine
+        .originate(call_to(vec![trunk("t1", port)]))
+        .await
+        .expect("a slot is free again");
+}
+
+#[tokio::test]
+async fn a_recording_ends_early_when_the_finish_key_is_pressed() {
+    let engine = TestEngine::start().await;
+    let pcap = "/usr/share/sip-tester/dtmf_2833_1.pcap";
+    let carrier = Sipp::start(
+        "uas_play.xml",
+        1,
+        &["-key", "codec", "0", "-key", "codec_name", "PCMU", "-key", "pcap", pcap],
+    );
+    let handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
+
+    let record = Record {
+        max_length: Duration::from_secs(8),
+        finish_on_key: Some('1'),
+    };
+    let recording = engine.engine.record(&handle.call, record).await.expect("record");
+    assert_eq!(recording.finished_by, Some('1'));
+    assert!(
+        recording.duration < Duration::from_secs(4),
+        "ended by the key after {:?}",
+        recording.duration
+    );
+
+    hang_up(&engine, handle).await;
+    carrier.expect_success().await;
 }
