@@ -5,6 +5,7 @@
 mod bridge;
 mod call;
 pub mod config;
+pub mod control;
 mod engine;
 pub mod error;
 pub mod g711;
