@@ -1,5 +1,5 @@
 //! The engine's configuration: where SIP listens, which RTP ports media may use, the address written into
-//! Contact and SDP, and the protection limits. `irisx-server` fills it from `IRISX_VOICE_*` settings.
+//! Contact and SDP, and the protection limits; the `voice` role fills it from its settings.
 
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
@@ -18,8 +18,14 @@ pub struct VoiceConfig {
     pub tcp: bool,
     /// The RTP port range (RTP on even ports, RTCP on the port above).
     pub rtp_ports: RangeInclusive<u16>,
-    /// The address advertised in Contact headers and SDP (the public address behind NAT); `bind_ip` when unset.
+    /// The address advertised in Contact headers and SDP (the public address behind NAT). When unset: `bind_ip`,
+    /// or, when that is unspecified, the first non-loopback IPv4 address of the host.
     pub public_ip: Option<IpAddr>,
+    /// How long an incoming call may ring unanswered before the engine refuses it (480).
+    pub answer_timeout: Duration,
+    /// How long an answered call may go without receiving RTP before the engine hangs it up (a far end that
+    /// vanished without a BYE).
+    pub media_timeout: Duration,
     /// The digest realm of REGISTER challenges.
     pub realm: String,
     /// Concurrent calls allowed per tenant.
@@ -45,6 +51,8 @@ impl Default for VoiceConfig {
             tcp: true,
             rtp_ports: 20000..=30000,
             public_ip: None,
+            answer_timeout: Duration::from_secs(60),
+            media_timeout: Duration::from_secs(120),
             realm: "irisx".into(),
             max_calls_per_tenant: 100,
             ban_after_failures: 5,
@@ -64,17 +72,6 @@ impl Default for VoiceConfig {
             .map(String::from)
             .collect(),
             espeak_program: "espeak-ng".into(),
-        }
-    }
-}
-
-impl VoiceConfig {
-    /// The address others reach us at.
-    pub fn advertised_ip(&self) -> IpAddr {
-        match self.public_ip {
-            Some(ip) => ip,
-            None if self.bind_ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-            None => self.bind_ip,
         }
     }
 }

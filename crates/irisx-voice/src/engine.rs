@@ -164,6 +164,29 @@ impl Inner {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&call.id);
     }
 
+    /// Hangs up an answered call once no RTP has arrived for the media timeout.
+    pub fn watch_media(self: &Arc<Self>, call: Arc<Call>) {
+        let timeout = self.config.media_timeout;
+        let period = (timeout / 4).max(Duration::from_millis(100));
+        let inner = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = call.ended.cancelled() => return,
+                }
+                if call.rtp.idle_for() >= timeout {
+                    tracing::warn!(call = %call.id, "no media for {timeout:?}; hanging up");
+                    if let Some(dialog) = call.dialog() {
+                        dialog.hangup().await.ok();
+                    }
+                    inner.end(&call, HangupCause::Completed, None);
+                    return;
+                }
+            }
+        });
+    }
+
     /// Takes a call slot for `tenant` on `call`.
     pub fn acquire_slot(&self, call: &Call, tenant: &str) -> Result<(), VoiceError> {
         if !self.limits.acquire(tenant) {

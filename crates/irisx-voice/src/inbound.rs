@@ -38,7 +38,7 @@ impl Inner {
             }
         };
         call.set_offer(offer);
-        let adv = self.config.advertised_ip();
+        let adv = self.stack.advertised;
         let contact = Uri::try_from(format!("sip:irisx@{adv}:{}", self.stack.local.port())).ok();
         let dialog =
             match self
@@ -66,6 +66,7 @@ impl Inner {
             from: from_user(&tx.original),
             peer: source(&tx.original).map(|s| s.to_string()).unwrap_or_default(),
         };
+        self.clone().refuse_unanswered(call.id.clone());
         if self.incoming_tx.send(incoming).is_err() {
             dialog.reject(Some(StatusCode::TemporarilyUnavailable), None).ok();
             self.end(&call, irisx_core::ports::voice::HangupCause::Failed, Some(480));
@@ -76,8 +77,22 @@ impl Inner {
         }
     }
 
+    /// Refuses the call with 480 if it is still ringing after the answer timeout.
+    fn refuse_unanswered(self: Arc<Self>, id: CallRef) {
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.answer_timeout) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+            if self.call(&id).is_ok_and(|c| c.phase() == Phase::Offered) {
+                tracing::info!(call = %id, "incoming call not answered in time");
+                self.reject(&id, 480).ok();
+            }
+        });
+    }
+
     /// Answers an offered call for `tenant`.
-    pub fn answer(&self, id: &CallRef, tenant: &str) -> Result<(), VoiceError> {
+    pub fn answer(self: &Arc<Self>, id: &CallRef, tenant: &str) -> Result<(), VoiceError> {
         let call = self.call(id)?;
         let invalid = |reason: &str| VoiceError::InvalidState {
             call: id.clone(),
@@ -91,7 +106,7 @@ impl Inner {
         };
         self.acquire_slot(&call, tenant)?;
         let answer = sdp::answer(
-            self.config.advertised_ip(),
+            self.stack.advertised,
             call.rtp.port(),
             u64::from(rand::random::<u32>()),
             &offer,
@@ -102,6 +117,7 @@ impl Inner {
             .map_err(|e| VoiceError::Engine(Box::new(e)))?;
         call.rtp.set_negotiated(offer);
         call.set_phase(Phase::Answered);
+        self.watch_media(call.clone());
         call.emit(CallEvent::Answered { trunk: None });
         Ok(())
     }

@@ -158,7 +158,7 @@ impl Inner {
     }
 
     fn invite_option(&self, call: &Call, request: &Originate, target: &Target) -> Result<InviteOption, Error> {
-        let adv = self.config.advertised_ip();
+        let adv = self.stack.advertised;
         let port = self.stack.local.port();
         let offer = sdp::offer(adv, call.rtp.port(), u64::from(rand::random::<u32>()));
         let (callee, destination, credential) = match target {
@@ -249,6 +249,7 @@ impl Inner {
             Ok(n) => {
                 call.rtp.set_negotiated(n);
                 call.set_phase(Phase::Answered);
+                self.watch_media(call.clone());
                 let trunk = matches!(target, Target::Trunk(_)).then(|| target.name());
                 call.emit(CallEvent::Answered { trunk });
                 Attempt::Answered

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Sipp, TestEngine, events_until};
-use irisx_core::ports::voice::{CallEvent, Destination, Originate, Record, VoiceEngine};
+use irisx_core::ports::voice::{CallEvent, Destination, HangupCause, Originate, Record, VoiceEngine};
 use irisx_voice::media;
 
 const PCAP: &str = "/usr/share/sip-tester/g711a.pcap";
@@ -165,4 +165,27 @@ async fn wrong_passwords_are_refused_403_until_the_address_is_banned_and_ignored
     let mut buf = [0u8; 2048];
     let answer = tokio::time::timeout(Duration::from_millis(700), socket.recv_from(&mut buf)).await;
     assert!(answer.is_err(), "a banned address got an answer");
+}
+
+#[tokio::test]
+async fn an_incoming_call_left_ringing_past_the_answer_timeout_is_refused_480() {
+    let engine = TestEngine::start_with(|c| c.answer_timeout = Duration::from_secs(1)).await;
+    let caller = Sipp::start("invite_480.xml", 1, &["-s", "15557770000", &engine_arg(&engine)]);
+    let mut incoming = tokio::time::timeout(Duration::from_secs(5), engine.engine.next_incoming())
+        .await
+        .expect("an incoming call")
+        .expect("the engine runs");
+
+    let seen = events_until(&mut incoming.handle.events, 5, |e| {
+        matches!(e, CallEvent::Hangup { .. })
+    })
+    .await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Hangup {
+            cause: HangupCause::NoAnswer,
+            sip_code: Some(480)
+        })
+    );
+    caller.expect_success().await;
 }

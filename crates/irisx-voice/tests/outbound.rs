@@ -374,3 +374,30 @@ async fn a_recording_ends_early_when_the_finish_key_is_pressed() {
     hang_up(&engine, handle).await;
     carrier.expect_success().await;
 }
+
+#[tokio::test]
+async fn an_answered_call_without_media_is_hung_up_after_the_media_timeout() {
+    let engine = TestEngine::start_with(|c| c.media_timeout = Duration::from_secs(1)).await;
+    let carrier = Sipp::start(
+        "uas_answer.xml",
+        1,
+        &["-key", "codec", "0", "-key", "codec_name", "PCMU"],
+    );
+    let mut handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
+
+    let started = std::time::Instant::now();
+    let seen = events_until(&mut handle.events, 5, |e| matches!(e, CallEvent::Hangup { .. })).await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Hangup {
+            cause: HangupCause::Completed,
+            sip_code: None
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "hung up after {:?}",
+        started.elapsed()
+    );
+    carrier.expect_success().await;
+}

@@ -55,6 +55,7 @@ pub struct RtpSession {
     negotiated: Mutex<Option<Negotiated>>,
     send: tokio::sync::Mutex<SendState>,
     counters: Mutex<RtpCounters>,
+    last_received: Mutex<std::time::Instant>,
     audio: broadcast::Sender<Arc<[i16]>>,
     digits: tokio::sync::Mutex<mpsc::UnboundedReceiver<char>>,
     cancel: CancellationToken,
@@ -103,6 +104,7 @@ impl RtpSession {
                 marker: true,
             }),
             counters: Mutex::new(RtpCounters::default()),
+            last_received: Mutex::new(std::time::Instant::now()),
             audio,
             digits: tokio::sync::Mutex::new(digit_rx),
             cancel,
@@ -258,7 +260,13 @@ impl RtpSession {
         }
     }
 
+    /// How long since the last RTP packet from the far end (or since the session opened).
+    pub fn idle_for(&self) -> Duration {
+        self.last_received.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
+    }
+
     fn note_received(&self, packet: &RtpPacket<'_>) {
+        *self.last_received.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         c.packets_received = c.packets_received.wrapping_add(1);
         c.remote_ssrc = Some(packet.ssrc);

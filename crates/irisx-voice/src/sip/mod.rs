@@ -32,6 +32,8 @@ pub struct SipStack {
     pub dialog_layer: Arc<DialogLayer>,
     /// Where SIP listens (UDP, and TCP on the same port).
     pub local: SocketAddr,
+    /// The address written into Contact headers and SDP.
+    pub advertised: IpAddr,
 }
 
 /// Drops everything from banned addresses and every request from a scanner's user agent, unanswered.
@@ -71,6 +73,7 @@ impl SipStack {
     ) -> Result<(SipStack, TransactionReceiver), Error> {
         let transport = TransportLayer::new(cancel.child_token());
         let mut addr = SocketAddr::new(config.bind_ip, config.sip_port);
+        let mut advertised = config.public_ip.unwrap_or(config.bind_ip);
         let external = |port| config.public_ip.map(|ip| SocketAddr::new(ip, port));
         if config.udp {
             let udp = UdpConnection::create_connection(addr, external(addr.port()), Some(cancel.child_token()))
@@ -79,9 +82,14 @@ impl SipStack {
                     addr,
                     source: Box::new(source),
                 })?;
-            if let Host::IpAddr(_) = udp.get_addr().addr.host {
+            // rsipstack reports the bound port and, for an unspecified address, the host's first non-loopback
+            // IPv4 address.
+            if let Host::IpAddr(ip) = udp.get_addr().addr.host {
                 let port = udp.get_addr().addr.port.map(u16::from).unwrap_or(addr.port());
                 addr.set_port(port);
+                if advertised.is_unspecified() {
+                    advertised = ip;
+                }
             }
             transport.add_transport(udp.into());
         }
@@ -104,11 +112,15 @@ impl SipStack {
         let inner = endpoint.inner.clone();
         let dialog_layer = Arc::new(DialogLayer::new(inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
+        if advertised.is_unspecified() {
+            advertised = IpAddr::from([127, 0, 0, 1]);
+        }
         Ok((
             SipStack {
                 endpoint: inner,
                 dialog_layer,
                 local: addr,
+                advertised,
             },
             incoming,
         ))
