@@ -20,3 +20,6 @@ pub mod sip;
 pub use config::VoiceConfig;
 pub use engine::NativeVoiceEngine;
 pub use error::Error;
+
+#[cfg(test)]
+mod noise_tests;

@@ -88,7 +88,10 @@ pub fn parse_reports(buf: &[u8]) -> Vec<RemoteReport> {
     let mut rest = buf;
     while rest.len() >= 8 && rest[0] >> 6 == 2 {
         let len = (usize::from(u16::from_be_bytes([rest[2], rest[3]])) + 1) * 4;
-        let Some(packet) = rest.get(..len) else { break };
+        // A length word of 0 is a bare header without the SSRC every report starts with.
+        let Some(packet) = rest.get(..len).filter(|p| p.len() >= 8) else {
+            break;
+        };
         let ssrc = u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]]);
         match packet[1] {
             200 if packet.len() >= 28 => out.push(RemoteReport {
@@ -135,5 +138,6 @@ mod tests {
     fn garbage_yields_no_reports() {
         assert!(parse_reports(&[0x80, 200, 0xFF, 0xFF, 0, 0, 0, 0]).is_empty());
         assert!(parse_reports(&[1, 2, 3]).is_empty());
+        assert!(parse_reports(&[0x80, 201, 0, 0, 0x80, 201, 0, 0]).is_empty());
     }
 }

@@ -1,0 +1,76 @@
+//! Two IRISX engines calling each other: our own SDP offer and answer, and RFC 4733 digits we send, received by
+//! the other side's Gather.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestEngine, events_until};
+use irisx_core::ports::voice::{
+    CallEvent, Destination, Gather, HangupCause, Originate, SipTransport, TrunkTarget, VoiceEngine,
+};
+
+#[rstest::rstest]
+#[case::over_udp(SipTransport::Udp)]
+#[case::over_tcp(SipTransport::Tcp)]
+#[tokio::test]
+async fn digits_sent_by_one_engine_are_gathered_by_the_other(#[case] transport: SipTransport) {
+    let caller = TestEngine::start().await;
+    let callee = TestEngine::start().await;
+    let trunk = TrunkTarget {
+        name: "peer".into(),
+        host: "127.0.0.1".into(),
+        port: callee.sip_addr().port(),
+        transport,
+        username: None,
+        password: None,
+    };
+    let request = Originate {
+        tenant: "ten_a".into(),
+        to: "15551230000".into(),
+        from: "15559870000".into(),
+        destination: Destination::Trunks(vec![trunk]),
+        ring_timeout: Duration::from_secs(5),
+    };
+    let mut outbound = caller.engine.originate(request).await.unwrap();
+    let incoming = tokio::time::timeout(Duration::from_secs(5), callee.engine.next_incoming())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (incoming.to.as_str(), incoming.from.as_str()),
+        ("15551230000", "15559870000")
+    );
+    callee.engine.answer(&incoming.handle.call, "ten_b").await.unwrap();
+    let seen = events_until(&mut outbound.events, 5, |e| matches!(e, CallEvent::Answered { .. })).await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Answered {
+            trunk: Some("peer".into())
+        })
+    );
+
+    let gather = Gather {
+        num_digits: None,
+        timeout: Duration::from_secs(3),
+        finish_on_key: Some('#'),
+    };
+    let send = async {
+        for key in ['4', '2', '#'] {
+            caller.engine.send_digit(&outbound.call, key).await.unwrap();
+        }
+    };
+    let (digits, ()) = tokio::join!(callee.engine.gather(&incoming.handle.call, gather), send);
+    assert_eq!(digits.unwrap(), "42");
+
+    caller.engine.hangup(&outbound.call).await.unwrap();
+    let mut inbound_events = incoming.handle.events;
+    let seen = events_until(&mut inbound_events, 5, |e| matches!(e, CallEvent::Hangup { .. })).await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Hangup {
+            cause: HangupCause::Completed,
+            sip_code: None
+        })
+    );
+}
