@@ -189,3 +189,26 @@ async fn an_incoming_call_left_ringing_past_the_answer_timeout_is_refused_480() 
     );
     caller.expect_success().await;
 }
+
+#[tokio::test]
+async fn a_caller_who_cancels_while_it_rings_ends_the_incoming_call_as_canceled() {
+    let engine = TestEngine::start().await;
+    let caller = Sipp::start("invite_cancel.xml", 1, &["-s", "15557770000", &engine_arg(&engine)]);
+    let mut incoming = tokio::time::timeout(Duration::from_secs(5), engine.engine.next_incoming())
+        .await
+        .expect("an incoming call")
+        .expect("the engine runs");
+
+    let seen = events_until(&mut incoming.handle.events, 5, |e| {
+        matches!(e, CallEvent::Hangup { .. })
+    })
+    .await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Hangup {
+            cause: HangupCause::Canceled,
+            sip_code: None
+        })
+    );
+    caller.expect_success().await;
+}

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use irisx_core::ports::voice::{AgentCredentials, CallEvent, SipRegistrar};
+use irisx_core::ports::voice::{
+    AgentCredentials, CallEvent, CallHandle, Destination, HangupCause, Originate, SipRegistrar, SipTransport,
+    TrunkTarget, VoiceEngine,
+};
 use irisx_voice::{NativeVoiceEngine, VoiceConfig};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -235,4 +238,54 @@ pub fn options_request(from: SocketAddr, user_agent: &str) -> String {
          To: <sip:ping@127.0.0.1>\r\nCall-ID: {tag}@probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nUser-Agent: {user_agent}\r\n\
          Content-Length: 0\r\n\r\n"
     )
+}
+
+/// A UDP trunk at a sipp carrier on loopback, with digest credentials.
+pub fn trunk(name: &str, port: u16) -> TrunkTarget {
+    TrunkTarget {
+        name: name.into(),
+        host: "127.0.0.1".into(),
+        port,
+        transport: SipTransport::Udp,
+        username: Some("carrier-user".into()),
+        password: Some("carrier-pass".into()),
+    }
+}
+
+/// A call from tenant `ten_a` through these trunks.
+pub fn call_to(trunks: Vec<TrunkTarget>) -> Originate {
+    Originate {
+        tenant: "ten_a".into(),
+        to: "15551230000".into(),
+        from: "15559870000".into(),
+        destination: Destination::Trunks(trunks),
+        ring_timeout: Duration::from_secs(5),
+    }
+}
+
+/// Originates through these trunks and waits for the answer.
+pub async fn answered(engine: &TestEngine, trunks: Vec<TrunkTarget>) -> CallHandle {
+    let mut handle = engine.engine.originate(call_to(trunks)).await.expect("originate");
+    let seen = events_until(&mut handle.events, 8, |e| {
+        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
+    })
+    .await;
+    assert!(
+        matches!(seen.last(), Some(CallEvent::Answered { .. })),
+        "the call was not answered: {seen:?}"
+    );
+    handle
+}
+
+/// Hangs up and checks the call completed.
+pub async fn hang_up(engine: &TestEngine, mut handle: CallHandle) {
+    engine.engine.hangup(&handle.call).await.expect("hangup");
+    let seen = events_until(&mut handle.events, 5, |e| matches!(e, CallEvent::Hangup { .. })).await;
+    assert_eq!(
+        seen.last(),
+        Some(&CallEvent::Hangup {
+            cause: HangupCause::Completed,
+            sip_code: None
+        })
+    );
 }
