@@ -7,16 +7,15 @@ use std::time::Duration;
 
 use common::{TestEngine, events_until};
 use irisx_core::ports::voice::{
-    CallEvent, Destination, Gather, HangupCause, Originate, SipTransport, TrunkTarget, VoiceEngine,
+    CallEvent, CallHandle, Destination, Gather, HangupCause, Originate, SipTransport, TrunkTarget, VoiceEngine,
 };
 
-#[rstest::rstest]
-#[case::over_udp(SipTransport::Udp)]
-#[case::over_tcp(SipTransport::Tcp)]
-#[tokio::test]
-async fn digits_sent_by_one_engine_are_gathered_by_the_other(#[case] transport: SipTransport) {
-    let caller = TestEngine::start().await;
-    let callee = TestEngine::start().await;
+/// A call from `caller` to `callee` over `transport`, answered: (caller's leg, callee's incoming call).
+async fn connect(
+    caller: &TestEngine,
+    callee: &TestEngine,
+    transport: SipTransport,
+) -> (CallHandle, irisx_core::ports::voice::IncomingCall) {
     let trunk = TrunkTarget {
         name: "peer".into(),
         host: "127.0.0.1".into(),
@@ -49,6 +48,17 @@ async fn digits_sent_by_one_engine_are_gathered_by_the_other(#[case] transport: 
             trunk: Some("peer".into())
         })
     );
+    (outbound, incoming)
+}
+
+#[rstest::rstest]
+#[case::over_udp(SipTransport::Udp)]
+#[case::over_tcp(SipTransport::Tcp)]
+#[tokio::test]
+async fn digits_sent_by_one_engine_are_gathered_by_the_other(#[case] transport: SipTransport) {
+    let caller = TestEngine::start().await;
+    let callee = TestEngine::start().await;
+    let (outbound, incoming) = connect(&caller, &callee, transport).await;
 
     let gather = Gather {
         num_digits: None,
@@ -73,4 +83,19 @@ async fn digits_sent_by_one_engine_are_gathered_by_the_other(#[case] transport: 
             sip_code: None
         })
     );
+}
+
+#[tokio::test]
+async fn rtcp_sender_reports_flow_both_ways_between_two_engines() {
+    let caller = TestEngine::start().await;
+    let callee = TestEngine::start().await;
+    let (outbound, incoming) = connect(&caller, &callee, SipTransport::Udp).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    let reports = |engine: &TestEngine, call| engine.engine.rtp_counters(call).unwrap().rtcp_reports_received;
+    while reports(&caller, &outbound.call) == 0 || reports(&callee, &incoming.handle.call) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no RTCP report within 4 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    caller.engine.hangup(&outbound.call).await.unwrap();
 }

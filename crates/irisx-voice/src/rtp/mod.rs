@@ -29,6 +29,7 @@ use rtcp::RtpCounters;
 /// Samples in one 20 ms frame at 8 kHz.
 pub const FRAME: usize = 160;
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+const RTCP_FIRST: Duration = Duration::from_secs(1);
 
 /// What the offer/answer settled for this leg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,7 +276,8 @@ impl RtpSession {
     }
 
     async fn rtcp_loop(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(RTCP_INTERVAL);
+        // The first report goes out a second in (the offer/answer is settled by then), then every interval.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + RTCP_FIRST, RTCP_INTERVAL);
         let mut buf = vec![0u8; 1500];
         loop {
             tokio::select! {
@@ -286,11 +288,14 @@ impl RtpSession {
                     self.rtcp.send_to(&report, to).await.ok();
                 }
                 r = self.rtcp.recv_from(&mut buf) => {
-                    if let Ok((len, _)) = r {
-                        for report in rtcp::parse_reports(&buf[..len]) {
-                            tracing::trace!(?report, "RTCP report");
-                        }
+                    let Ok((len, from)) = r else { continue };
+                    if self.negotiated().is_none_or(|n| n.remote.ip() != from.ip()) {
+                        continue;
                     }
+                    let reports = rtcp::parse_reports(&buf[..len]);
+                    tracing::trace!(?reports, "RTCP reports");
+                    let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+                    c.rtcp_reports_received = c.rtcp_reports_received.wrapping_add(reports.len() as u32);
                 }
                 _ = self.cancel.cancelled() => return,
             }

@@ -21,6 +21,8 @@ pub struct RtpCounters {
     pub last_timestamp: u32,
     /// The payload type of the last audio or event packet received.
     pub last_payload_type: Option<u8>,
+    /// RTCP sender and receiver reports received from the far end.
+    pub rtcp_reports_received: u32,
 }
 
 /// A report the far end sent.
