@@ -137,6 +137,11 @@ impl Inner {
             .insert(sip_call_id, call.clone());
     }
 
+    /// The call a dialog belongs to.
+    pub fn call_of_dialog(&self, id: &rsipstack::dialog::DialogId) -> Option<Arc<Call>> {
+        self.by_sip_call_id(&id.call_id)
+    }
+
     fn by_sip_call_id(&self, sip_call_id: &str) -> Option<Arc<Call>> {
         let id = self
             .by_sip_call_id
@@ -260,6 +265,14 @@ impl Inner {
                         // Outbound attempts are settled by the originate loop.
                         Phase::Dialling | Phase::Ended => {}
                     }
+                }
+                state @ (DialogState::Updated(..)
+                | DialogState::Options(..)
+                | DialogState::Info(..)
+                | DialogState::Refer(..)
+                | DialogState::Message(..)
+                | DialogState::Notify(..)) => {
+                    tokio::spawn(self.clone().in_dialog(state));
                 }
                 _ => {}
             }

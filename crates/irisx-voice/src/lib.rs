@@ -10,6 +10,7 @@ mod engine;
 pub mod error;
 pub mod g711;
 mod inbound;
+mod indialog;
 pub mod media;
 mod outbound;
 pub mod protect;

@@ -193,3 +193,32 @@ async fn an_answered_call_without_media_is_hung_up_after_the_media_timeout() {
     );
     carrier.expect_success().await;
 }
+
+#[tokio::test]
+async fn a_reinvite_is_answered_with_sdp_and_a_digit_sent_by_info_is_gathered() {
+    let engine = TestEngine::start().await;
+    let engine_addr = engine.sip_addr().to_string();
+    let args = [
+        "-key",
+        "codec",
+        "0",
+        "-key",
+        "codec_name",
+        "PCMU",
+        "-key",
+        "engine",
+        &engine_addr,
+    ];
+    let carrier = Sipp::start("uas_reinvite_info.xml", 1, &args);
+    let handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
+
+    let gather = Gather {
+        num_digits: Some(1),
+        timeout: Duration::from_secs(5),
+        finish_on_key: None,
+    };
+    assert_eq!(engine.engine.gather(&handle.call, gather).await.unwrap(), "7");
+
+    hang_up(&engine, handle).await;
+    carrier.expect_success().await;
+}

@@ -59,6 +59,7 @@ pub struct RtpSession {
     last_received: Mutex<std::time::Instant>,
     audio: broadcast::Sender<Arc<[i16]>>,
     digits: tokio::sync::Mutex<mpsc::UnboundedReceiver<char>>,
+    deliver: Box<dyn Fn(char) + Send + Sync>,
     cancel: CancellationToken,
 }
 
@@ -108,12 +109,13 @@ impl RtpSession {
             last_received: Mutex::new(std::time::Instant::now()),
             audio,
             digits: tokio::sync::Mutex::new(digit_rx),
+            deliver: Box::new(move |d| {
+                digit_tx.send(d).ok();
+                on_digit(d);
+            }),
             cancel,
         });
-        tokio::spawn(session.clone().receive_loop(move |d| {
-            digit_tx.send(d).ok();
-            on_digit(d);
-        }));
+        tokio::spawn(session.clone().receive_loop());
         tokio::spawn(session.clone().rtcp_loop());
         Ok(session)
     }
@@ -128,7 +130,8 @@ impl RtpSession {
         *self.negotiated.lock().unwrap_or_else(|e| e.into_inner()) = Some(negotiated);
     }
 
-    fn negotiated(&self) -> Option<Negotiated> {
+    /// What the offer/answer settled, once it has.
+    pub fn negotiated(&self) -> Option<Negotiated> {
         *self.negotiated.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -225,7 +228,12 @@ impl RtpSession {
         Ok(())
     }
 
-    async fn receive_loop(self: Arc<Self>, on_digit: impl Fn(char) + Send + 'static) {
+    /// Delivers a digit that arrived another way (SIP INFO) as if it came in RTP.
+    pub fn inject_digit(&self, digit: char) {
+        (self.deliver)(digit);
+    }
+
+    async fn receive_loop(self: Arc<Self>) {
         let mut buf = vec![0u8; 2048];
         let mut jitter: JitterBuffer<(u8, Vec<u8>)> = JitterBuffer::new(4);
         let mut dtmf = DtmfReceiver::default();
@@ -248,7 +256,7 @@ impl RtpSession {
             self.note_received(&packet);
             if Some(packet.payload_type) == n.dtmf_pt {
                 if let Some(d) = dtmf.push(packet.timestamp, packet.payload) {
-                    on_digit(d);
+                    (self.deliver)(d);
                 }
                 continue;
             }
