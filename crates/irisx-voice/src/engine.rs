@@ -137,6 +137,14 @@ impl Inner {
             .insert(sip_call_id, call.clone());
     }
 
+    /// Forgets which call a SIP Call-ID belonged to.
+    pub fn forget_sip_call_id(&self, sip_call_id: &str) {
+        self.by_sip_call_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sip_call_id);
+    }
+
     /// The call a dialog belongs to.
     pub fn call_of_dialog(&self, id: &rsipstack::dialog::DialogId) -> Option<Arc<Call>> {
         self.by_sip_call_id(&id.call_id)

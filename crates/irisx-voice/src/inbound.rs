@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
-use irisx_core::ports::voice::{CallEvent, CallHandle, CallRef, IncomingCall, VoiceError};
+use irisx_core::ports::voice::{CallEvent, CallHandle, CallRef, HangupCause, IncomingCall, VoiceError};
+use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
+use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::call::Phase;
+use crate::call::{Call, Phase};
 use crate::engine::Inner;
 use crate::outbound::classify;
+use crate::rtp::Negotiated;
 use crate::sdp;
 use crate::sip::{from_user, request_user, source};
 
@@ -29,33 +32,9 @@ impl Inner {
             tx.reply(StatusCode::NotAcceptableHere).await.ok();
             return;
         };
-        let (call, events) = match self.new_leg(Phase::Offered, None).await {
-            Ok(leg) => leg,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot take an incoming call");
-                tx.reply(StatusCode::ServiceUnavailable).await.ok();
-                return;
-            }
+        let Some((call, events, mut dialog)) = self.offered_leg(&mut tx, offer).await else {
+            return;
         };
-        call.set_offer(offer);
-        let adv = self.stack.advertised;
-        let contact = Uri::try_from(format!("sip:irisx@{adv}:{}", self.stack.local.port())).ok();
-        let dialog =
-            match self
-                .stack
-                .dialog_layer
-                .get_or_create_server_invite(&tx, self.state_tx.clone(), None, contact)
-            {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot make a dialog of the INVITE");
-                    tx.reply(StatusCode::ServerInternalError).await.ok();
-                    self.end(&call, irisx_core::ports::voice::HangupCause::Failed, Some(500));
-                    return;
-                }
-            };
-        self.map_sip_call_id(dialog.id().call_id.clone(), &call.id);
-        call.set_dialog(dialog.clone());
         dialog.ringing(None, None).ok();
         let incoming = IncomingCall {
             handle: CallHandle {
@@ -69,11 +48,47 @@ impl Inner {
         self.clone().refuse_unanswered(call.id.clone());
         if self.incoming_tx.send(incoming).is_err() {
             dialog.reject(Some(StatusCode::TemporarilyUnavailable), None).ok();
-            self.end(&call, irisx_core::ports::voice::HangupCause::Failed, Some(480));
+            self.end(&call, HangupCause::Failed, Some(480));
         }
-        let mut dialog = dialog;
         if let Err(e) = dialog.handle(&mut tx).await {
             tracing::debug!(error = %e, "incoming INVITE transaction ended with an error");
+        }
+    }
+
+    /// A leg with media and a server dialog for an INVITE; `None` after answering the INVITE with an error.
+    async fn offered_leg(
+        self: &Arc<Self>,
+        tx: &mut Transaction,
+        offer: Negotiated,
+    ) -> Option<(Arc<Call>, UnboundedReceiver<CallEvent>, InviteDialog)> {
+        let (call, events) = match self.new_leg(Phase::Offered, None).await {
+            Ok(leg) => leg,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take an incoming call");
+                tx.reply(StatusCode::ServiceUnavailable).await.ok();
+                return None;
+            }
+        };
+        call.set_offer(offer);
+        let contact = Uri::try_from(format!(
+            "sip:irisx@{}:{}",
+            self.stack.advertised,
+            self.stack.local.port()
+        ))
+        .ok();
+        let layer = &self.stack.dialog_layer;
+        match layer.get_or_create_server_invite(tx, self.state_tx.clone(), None, contact) {
+            Ok(dialog) => {
+                self.map_sip_call_id(dialog.id().call_id.clone(), &call.id);
+                call.set_dialog(dialog.clone());
+                Some((call, events, dialog))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot make a dialog of the INVITE");
+                tx.reply(StatusCode::ServerInternalError).await.ok();
+                self.end(&call, HangupCause::Failed, Some(500));
+                None
+            }
         }
     }
 

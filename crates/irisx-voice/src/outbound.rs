@@ -8,8 +8,9 @@ use irisx_core::ports::voice::{
     CallEvent, CallHandle, CallRef, Destination, HangupCause, Originate, SipTransport, VoiceError,
 };
 use rsipstack::dialog::authenticate::Credential;
-use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::{HostWithPort, Transport, Uri};
+use rsipstack::dialog::invitation::{InviteAsyncResult, InviteOption};
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{HostWithPort, Response, Transport, Uri};
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
@@ -134,7 +135,7 @@ impl Inner {
             let outcome = self.attempt(&call, &request, target).await;
             tracing::info!(target = %target.name(), ?outcome, "call attempt ended");
             let (failover, cause, code) = match outcome {
-                Attempt::Answered => return,
+                Attempt::Answered => return self.watch_media(call),
                 Attempt::Canceled => return self.end(&call, HangupCause::Canceled, None),
                 Attempt::Final(code) => {
                     let (failover, cause) = classify(code);
@@ -200,6 +201,7 @@ impl Inner {
         })
     }
 
+    /// One INVITE to one target, until its final response, the ring timeout or the call's end.
     async fn attempt(self: &Arc<Self>, call: &Arc<Call>, request: &Originate, target: &Target) -> Attempt {
         let option = match self.invite_option(call, request, target) {
             Ok(o) => o,
@@ -215,41 +217,62 @@ impl Inner {
                 return Attempt::Unreachable;
             }
         };
-        self.map_sip_call_id(dialog.id().call_id.clone(), &call.id);
+        let sip_call_id = dialog.id().call_id;
+        self.map_sip_call_id(sip_call_id.clone(), &call.id);
         call.set_dialog(dialog.clone());
+        let outcome = match self.final_response(call, request, &dialog, handle).await {
+            Ok(response) => self.settle(call, target, &dialog, &response).await,
+            Err(outcome) => outcome,
+        };
+        if outcome != Attempt::Answered {
+            // Late news of this attempt's dialog must not reach the call any more.
+            self.forget_sip_call_id(&sip_call_id);
+        }
+        outcome
+    }
+
+    async fn final_response(
+        &self,
+        call: &Call,
+        request: &Originate,
+        dialog: &InviteDialog,
+        handle: tokio::task::JoinHandle<InviteAsyncResult>,
+    ) -> Result<Response, Attempt> {
         let result = tokio::select! {
             r = handle => r,
             _ = tokio::time::sleep(request.ring_timeout) => {
                 dialog.cancel().await.ok();
-                return Attempt::NoAnswer;
+                return Err(Attempt::NoAnswer);
             }
             _ = call.ended.cancelled() => {
                 dialog.cancel().await.ok();
-                return Attempt::Canceled;
+                return Err(Attempt::Canceled);
             }
         };
-        let response = match result {
-            Ok(Ok((_, Some(response)))) => response,
-            Ok(Ok((_, None))) => return Attempt::Unreachable,
+        match result {
+            Ok(Ok((_, Some(response)))) => Ok(response),
+            Ok(Ok((_, None))) => Err(Attempt::Unreachable),
             Ok(Err(e)) => {
                 tracing::info!(error = %e, "INVITE failed");
-                return Attempt::Unreachable;
+                Err(Attempt::Unreachable)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "INVITE task failed");
-                return Attempt::Unreachable;
+                Err(Attempt::Unreachable)
             }
-        };
+        }
+    }
+
+    /// A final response: an answer with usable SDP starts the media, anything else is that status.
+    async fn settle(&self, call: &Arc<Call>, target: &Target, dialog: &InviteDialog, response: &Response) -> Attempt {
         let code = response.status_code.code();
         if !(200..300).contains(&code) {
             return Attempt::Final(code);
         }
-        let negotiated = sdp::parse(&String::from_utf8_lossy(&response.body)).and_then(|r| r.negotiate());
-        match negotiated {
+        match sdp::parse(&String::from_utf8_lossy(&response.body)).and_then(|r| r.negotiate()) {
             Ok(n) => {
                 call.rtp.set_negotiated(n);
                 call.set_phase(Phase::Answered);
-                self.watch_media(call.clone());
                 let trunk = matches!(target, Target::Trunk(_)).then(|| target.name());
                 call.emit(CallEvent::Answered { trunk });
                 Attempt::Answered
