@@ -7,6 +7,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How many addresses with failures are tracked before the stale ones are dropped.
+const MAX_TRACKED: usize = 10_000;
+
 /// Scanner and ban checks, and the failure counts behind bans.
 #[derive(Debug)]
 pub struct Guard {
@@ -58,6 +61,14 @@ impl Guard {
     pub fn auth_failed(&self, ip: IpAddr) -> bool {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.failures.len() >= MAX_TRACKED {
+            // Many addresses failing (spoofed sources): keep only those with failures inside the window.
+            let window = self.window;
+            state
+                .failures
+                .retain(|_, times| times.last().is_some_and(|t| now.duration_since(*t) < window));
+            state.banned.retain(|_, until| *until > now);
+        }
         let failures = state.failures.entry(ip).or_default();
         failures.retain(|t| now.duration_since(*t) < self.window);
         failures.push(now);

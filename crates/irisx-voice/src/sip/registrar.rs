@@ -133,6 +133,8 @@ impl Registrar {
             let mut bindings = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
             match contact {
                 Some(uri) if expires > 0 => {
+                    let now = Instant::now();
+                    bindings.retain(|_, b| b.expires > now);
                     let until = Instant::now() + Duration::from_secs(u64::from(expires));
                     let binding = Binding {
                         contact: uri.to_string(),
