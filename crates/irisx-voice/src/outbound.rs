@@ -99,7 +99,7 @@ impl Inner {
 
     /// Places a call; the attempts run in the background.
     pub async fn originate(self: Arc<Self>, request: Originate) -> Result<CallHandle, VoiceError> {
-        let targets = match &request.destination {
+        let targets: Vec<Target> = match &request.destination {
             Destination::Trunks(trunks) => trunks.iter().cloned().map(Target::Trunk).collect(),
             Destination::Agent { user } => {
                 let binding = self
@@ -112,12 +112,8 @@ impl Inner {
                 }]
             }
         };
-        let targets: Vec<Target> = targets;
         if targets.is_empty() {
-            return Err(VoiceError::InvalidState {
-                call: CallRef(String::new()),
-                reason: "no trunk to call".into(),
-            });
+            return Err(VoiceError::NoRoute);
         }
         let (call, events) = self.new_leg(Phase::Dialling, Some(&request.tenant)).await?;
         let handle = CallHandle {

@@ -188,3 +188,17 @@ async fn a_trunk_that_rings_past_the_timeout_is_cancelled() {
     );
     ringing.expect_success().await;
 }
+
+#[tokio::test]
+async fn a_call_with_no_trunk_or_to_an_unregistered_agent_is_refused_before_any_invite() {
+    let engine = TestEngine::start().await;
+    let none = engine.engine.originate(call_to(vec![])).await;
+    assert!(matches!(none, Err(VoiceError::NoRoute)), "{none:?}");
+    let mut to_agent = call_to(vec![]);
+    to_agent.destination = irisx_core::ports::voice::Destination::Agent { user: "bob".into() };
+    let agent = engine.engine.originate(to_agent).await;
+    assert!(
+        matches!(agent, Err(VoiceError::NotRegistered(ref u)) if u == "bob"),
+        "{agent:?}"
+    );
+}

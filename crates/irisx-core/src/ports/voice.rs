@@ -246,6 +246,9 @@ pub enum VoiceError {
         /// Its limit.
         limit: usize,
     },
+    /// An originate with no trunk to try.
+    #[error("no trunk to place the call through")]
+    NoRoute,
     /// The agent called is not registered.
     #[error("agent {0} is not registered")]
     NotRegistered(String),
