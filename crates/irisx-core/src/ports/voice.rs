@@ -293,3 +293,17 @@ pub trait VoiceEngine: Send + Sync + 'static {
     /// Ends a call (BYE when answered, CANCEL while ringing).
     async fn hangup(&self, call: &CallRef) -> Result<(), VoiceError>;
 }
+
+impl From<VoiceError> for crate::CoreError {
+    fn from(e: VoiceError) -> Self {
+        match e {
+            VoiceError::CallNotFound(_) => crate::CoreError::NotFound { resource: "call" },
+            e @ VoiceError::InvalidState { .. } => crate::CoreError::Conflict(e.to_string()),
+            e @ (VoiceError::CallLimit { .. }
+            | VoiceError::NoRoute
+            | VoiceError::NotRegistered(_)
+            | VoiceError::UnsupportedAudio(_)) => crate::CoreError::Unprocessable(e.to_string()),
+            e @ VoiceError::Engine(_) => crate::CoreError::Unavailable(Box::new(e)),
+        }
+    }
+}
