@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use irisx_core::ports::voice::{
-    Audio, CallHandle, CallRef, Gather, HangupCause, IncomingCall, Originate, Record, Recording, SipRegistrar,
+    Audio, CallHandle, CallRef, Gather, HangupCause, IncomingCall, Originate, Prompt, Record, Recording, SipRegistrar,
     VoiceEngine, VoiceError,
 };
 use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, DialogStateSender};
@@ -200,6 +200,31 @@ impl Inner {
         });
     }
 
+    /// Plays a gather's prompt to the end (or the call's).
+    async fn prompt(&self, call: &Call, prompts: &[Prompt]) -> Result<(), VoiceError> {
+        for prompt in prompts {
+            match prompt {
+                Prompt::Audio(Audio::Pcm(samples)) => {
+                    call.rtp.play(samples, &call.ended).await?;
+                }
+                Prompt::Audio(Audio::Wav(bytes)) => {
+                    call.rtp.play(&media::wav_to_samples(bytes)?, &call.ended).await?;
+                }
+                Prompt::Say(text) => {
+                    let samples = media::speak(&self.config.espeak_program, text).await?;
+                    call.rtp.play(&samples, &call.ended).await?;
+                }
+                Prompt::Pause(length) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(*length) => {}
+                        _ = call.ended.cancelled() => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Takes a call slot for `tenant` on `call`.
     pub fn acquire_slot(&self, call: &Call, tenant: &str) -> Result<(), VoiceError> {
         if !self.limits.acquire(tenant) {
@@ -335,14 +360,17 @@ impl VoiceEngine for NativeVoiceEngine {
     #[tracing::instrument(skip_all, fields(call = %call))]
     async fn gather(&self, call: &CallRef, gather: Gather) -> Result<String, VoiceError> {
         let call = self.inner.answered(call)?;
-        Ok(media::gather(
-            &call.rtp,
-            gather.num_digits,
-            gather.timeout,
-            gather.finish_on_key,
-            &call.ended,
-        )
-        .await)
+        let first = if gather.prompts.is_empty() {
+            None
+        } else {
+            // Barge-in: the first key stops the prompt and is the first digit.
+            tokio::select! {
+                played = self.inner.prompt(&call, &gather.prompts) => { played?; None }
+                d = call.rtp.next_digit() => d,
+            }
+        };
+        let (n, timeout, key) = (gather.num_digits, gather.timeout, gather.finish_on_key);
+        Ok(media::gather(&call.rtp, first, n, timeout, key, &call.ended).await)
     }
 
     #[tracing::instrument(skip_all, fields(call = %call))]

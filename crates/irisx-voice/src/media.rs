@@ -177,24 +177,30 @@ pub async fn record(session: &RtpSession, max: Duration, finish_on_key: Option<c
     Recorded { samples, finished_by }
 }
 
-/// Gathers digits until `num_digits` are in, `finish_on_key` is pressed, `timeout` passes without a digit, or
-/// `stop` fires. The finish key is not part of the result.
+/// Gathers digits, starting with `first` (a key that interrupted the prompt), until `num_digits` are in,
+/// `finish_on_key` is pressed, `timeout` passes without a digit, or `stop` fires. The finish key is not part of
+/// the result.
 pub async fn gather(
     session: &RtpSession,
+    first: Option<char>,
     num_digits: Option<usize>,
     timeout: Duration,
     finish_on_key: Option<char>,
     stop: &CancellationToken,
 ) -> String {
     let mut digits = String::new();
+    let mut pending = first;
     loop {
         if num_digits.is_some_and(|n| digits.chars().count() >= n) {
             break;
         }
-        let digit = tokio::select! {
-            d = session.next_digit() => d,
-            _ = tokio::time::sleep(timeout) => None,
-            _ = stop.cancelled() => None,
+        let digit = match pending.take() {
+            Some(d) => Some(d),
+            None => tokio::select! {
+                d = session.next_digit() => d,
+                _ = tokio::time::sleep(timeout) => None,
+                _ = stop.cancelled() => None,
+            },
         };
         match digit {
             Some(d) if Some(d) == finish_on_key => break,

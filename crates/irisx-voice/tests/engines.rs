@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::{TestEngine, events_until};
 use irisx_core::ports::voice::{
-    CallEvent, CallHandle, Destination, Gather, HangupCause, Originate, SipTransport, TrunkTarget, VoiceEngine,
+    Audio, CallEvent, CallHandle, Destination, Gather, HangupCause, Originate, Prompt, SipTransport, TrunkTarget,
+    VoiceEngine,
 };
 
 /// A call from `caller` to `callee` over `transport`, answered: (caller's leg, callee's incoming call).
@@ -61,6 +62,7 @@ async fn digits_sent_by_one_engine_are_gathered_by_the_other(#[case] transport: 
     let (outbound, incoming) = connect(&caller, &callee, transport).await;
 
     let gather = Gather {
+        prompts: vec![],
         num_digits: None,
         timeout: Duration::from_secs(3),
         finish_on_key: Some('#'),
@@ -97,5 +99,40 @@ async fn rtcp_sender_reports_flow_both_ways_between_two_engines() {
         assert!(tokio::time::Instant::now() < deadline, "no RTCP report within 4 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    caller.engine.hangup(&outbound.call).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_key_pressed_during_a_gathers_prompt_stops_the_prompt_and_counts() {
+    let caller = TestEngine::start().await;
+    let callee = TestEngine::start().await;
+    let (outbound, incoming) = connect(&caller, &callee, SipTransport::Udp).await;
+    let prompt = Prompt::Audio(Audio::Pcm(irisx_voice::media::tone(
+        440.0,
+        Duration::from_secs(5),
+        8000,
+    )));
+    let gather = Gather {
+        prompts: vec![prompt, Prompt::Say("This prompt is never heard.".into())],
+        num_digits: Some(1),
+        timeout: Duration::from_secs(3),
+        finish_on_key: None,
+    };
+
+    let started = std::time::Instant::now();
+    let press = async {
+        // Half a second into the five-second prompt.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        caller.engine.send_digit(&outbound.call, '9').await.unwrap();
+    };
+    let (digits, ()) = tokio::join!(callee.engine.gather(&incoming.handle.call, gather), press);
+    assert_eq!(digits.unwrap(), "9");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the prompt ran on for {:?}",
+        started.elapsed()
+    );
+    let sent = callee.engine.rtp_counters(&incoming.handle.call).unwrap().packets_sent;
+    assert!(sent < 100, "{sent} prompt packets sent: the prompt did not stop");
     caller.engine.hangup(&outbound.call).await.unwrap();
 }

@@ -82,6 +82,7 @@ async fn a_digit_the_carrier_plays_is_gathered() {
     let mut handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
 
     let gather = Gather {
+        prompts: vec![],
         num_digits: Some(1),
         timeout: Duration::from_secs(5),
         finish_on_key: Some('#'),
@@ -213,6 +214,7 @@ async fn a_reinvite_is_answered_with_sdp_and_a_digit_sent_by_info_is_gathered() 
     let handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
 
     let gather = Gather {
+        prompts: vec![],
         num_digits: Some(1),
         timeout: Duration::from_secs(5),
         finish_on_key: None,

@@ -168,7 +168,7 @@ pub struct IncomingCall {
 }
 
 /// Audio to play.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audio {
     /// 8 kHz mono signed 16-bit samples.
     Pcm(Vec<i16>),
@@ -176,12 +176,25 @@ pub enum Audio {
     Wav(Bytes),
 }
 
+/// One part of a Gather's prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// Audio to play.
+    Audio(Audio),
+    /// Text to speak.
+    Say(String),
+    /// Silence.
+    Pause(Duration),
+}
+
 /// How to gather DTMF digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gather {
+    /// Played first; the first key pressed stops it (barge-in) and counts as input.
+    pub prompts: Vec<Prompt>,
     /// Stop after this many digits.
     pub num_digits: Option<usize>,
-    /// Stop when no digit came for this long (counted from the start and after each digit).
+    /// Stop when no digit came for this long (counted from the end of the prompt and after each digit).
     pub timeout: Duration,
     /// A key that ends the input (not included in the digits), `#` by default in call-control documents.
     pub finish_on_key: Option<char>,
@@ -282,7 +295,8 @@ pub trait VoiceEngine: Send + Sync + 'static {
     async fn play(&self, call: &CallRef, audio: Audio) -> Result<(), VoiceError>;
     /// Speaks text (text to speech) to the far end.
     async fn say(&self, call: &CallRef, text: &str) -> Result<(), VoiceError>;
-    /// Collects DTMF digits; returns the digits (without the finish key).
+    /// Plays the gather's prompt until a key is pressed, then collects DTMF digits; returns the digits (without
+    /// the finish key). Digits pressed before the gather began count (type-ahead).
     async fn gather(&self, call: &CallRef, gather: Gather) -> Result<String, VoiceError>;
     /// Records the far end's audio.
     async fn record(&self, call: &CallRef, record: Record) -> Result<Recording, VoiceError>;

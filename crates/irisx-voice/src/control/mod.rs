@@ -51,6 +51,8 @@ pub enum Verb {
     },
     /// Record the caller.
     Record {
+        /// Play a short beep first (TwiML's `playBeep`, on by default).
+        play_beep: bool,
         /// The longest recording.
         max_length: Duration,
         /// The key that ends it.

@@ -164,6 +164,11 @@ fn verb(node: Node<'_, '_>, top_level: bool) -> Result<Verb, ParseError> {
             action: action(node),
         },
         "Record" => Verb::Record {
+            play_beep: match node.attribute("playBeep").unwrap_or("true") {
+                "true" => true,
+                "false" => false,
+                other => return Err(bad(node, "playBeep", other)),
+            },
             max_length: seconds(node, "maxLength", 3600)?,
             finish_on_key: finish_key(node, Some('#'))?,
             action: action(node),
@@ -210,7 +215,7 @@ mod tests {
               <Say loop="2">Welcome to IRISX</Say>
               <Play>https://example.com/a.wav</Play>
               <Gather numDigits="4" timeout="7" finishOnKey="*" action="/menu"><Say>Enter your PIN</Say><Pause length="2"/></Gather>
-              <Record maxLength="30" finishOnKey=""/>
+              <Record maxLength="30" finishOnKey="" playBeep="false"/>
               <Dial timeout="20" callerId="+15550001111" action="/after"><Number>+15551234567</Number></Dial>
               <Dial><Client>alice</Client></Dial>
               <Pause/>
@@ -254,6 +259,7 @@ mod tests {
         assert_eq!(
             verbs[3],
             Verb::Record {
+                play_beep: false,
                 max_length: Duration::from_secs(30),
                 finish_on_key: None,
                 action: None

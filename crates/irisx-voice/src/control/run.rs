@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use irisx_core::ports::voice::{
-    Audio, CallEvent, CallRef, Destination, Gather, HangupCause, Originate, Record, Recording, TrunkTarget,
+    Audio, CallEvent, CallRef, Destination, Gather, HangupCause, Originate, Prompt, Record, Recording, TrunkTarget,
     VoiceEngine, VoiceError,
 };
 
@@ -101,6 +101,23 @@ async fn prompt(ctx: &CallContext<'_>, verb: &Verb) -> Result<(), VoiceError> {
     Ok(())
 }
 
+/// A Gather's nested verbs as the engine's prompt (Play's audio fetched now).
+async fn gather_prompts(ctx: &CallContext<'_>, verbs: &[Verb]) -> Result<Vec<Prompt>, VoiceError> {
+    let mut prompts = Vec::new();
+    for verb in verbs {
+        match verb {
+            Verb::Say { text, repeat } => prompts.extend((0..*repeat).map(|_| Prompt::Say(text.clone()))),
+            Verb::Play { url, repeat } => {
+                let wav = ctx.env.fetch_audio(url).await?;
+                prompts.extend((0..*repeat).map(|_| Prompt::Audio(Audio::Wav(wav.clone()))));
+            }
+            Verb::Pause { length } => prompts.push(Prompt::Pause(*length)),
+            _ => {}
+        }
+    }
+    Ok(prompts)
+}
+
 async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>, VoiceError> {
     match verb {
         Verb::Say { .. } | Verb::Play { .. } | Verb::Pause { .. } => prompt(ctx, verb).await?,
@@ -111,10 +128,8 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
             finish_on_key,
             action,
         } => {
-            for p in prompts {
-                prompt(ctx, p).await?;
-            }
             let gather = Gather {
+                prompts: gather_prompts(ctx, prompts).await?,
                 num_digits: *num_digits,
                 timeout: *timeout,
                 finish_on_key: *finish_on_key,
@@ -125,6 +140,7 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
             }
         }
         Verb::Record {
+            play_beep,
             max_length,
             finish_on_key,
             action,
@@ -133,6 +149,10 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
                 max_length: *max_length,
                 finish_on_key: *finish_on_key,
             };
+            if *play_beep {
+                let beep = crate::media::tone(1000.0, std::time::Duration::from_millis(400), 8000);
+                ctx.engine.play(ctx.call, Audio::Pcm(beep)).await?;
+            }
             let recording = ctx.engine.record(ctx.call, record).await?;
             let url = ctx.env.save_recording(ctx.call, &recording).await?;
             if action.is_some() {
