@@ -5,11 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use irisx_core::ports::voice::{
-    Audio, CallHandle, CallRef, Gather, HangupCause, IncomingCall, Originate, Prompt, Record, Recording, SipRegistrar,
-    VoiceEngine, VoiceError,
-};
+use irisx_core::ports::voice::{Audio, CallRef, HangupCause, IncomingCall, Prompt, SipRegistrar, VoiceError};
 use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, DialogStateSender};
 use rsipstack::sip::{Method, StatusCode};
 use rsipstack::transaction::TransactionReceiver;
@@ -40,8 +36,8 @@ pub(crate) struct Inner {
 
 /// IRISX's native SIP/RTP voice engine.
 pub struct NativeVoiceEngine {
-    inner: Arc<Inner>,
-    incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<IncomingCall>>,
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<IncomingCall>>,
 }
 
 impl NativeVoiceEngine {
@@ -117,7 +113,7 @@ impl Inner {
             .ok_or_else(|| VoiceError::CallNotFound(id.clone()))
     }
 
-    fn answered(&self, id: &CallRef) -> Result<Arc<Call>, VoiceError> {
+    pub(crate) fn answered(&self, id: &CallRef) -> Result<Arc<Call>, VoiceError> {
         let call = self.call(id)?;
         call.require_answered()?;
         Ok(call)
@@ -201,7 +197,7 @@ impl Inner {
     }
 
     /// Plays a gather's prompt to the end (or the call's).
-    async fn prompt(&self, call: &Call, prompts: &[Prompt]) -> Result<(), VoiceError> {
+    pub(crate) async fn prompt(&self, call: &Call, prompts: &[Prompt]) -> Result<(), VoiceError> {
         for prompt in prompts {
             match prompt {
                 Prompt::Audio(Audio::Pcm(samples)) => {
@@ -310,113 +306,5 @@ impl Inner {
                 _ => {}
             }
         }
-    }
-}
-
-#[async_trait]
-impl VoiceEngine for NativeVoiceEngine {
-    #[tracing::instrument(skip_all, fields(tenant = %request.tenant))]
-    async fn originate(&self, request: Originate) -> Result<CallHandle, VoiceError> {
-        self.inner.clone().originate(request).await
-    }
-
-    async fn next_incoming(&self) -> Option<IncomingCall> {
-        let mut rx = self.incoming_rx.lock().await;
-        tokio::select! {
-            call = rx.recv() => call,
-            _ = self.inner.cancel.cancelled() => None,
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call, tenant = %tenant))]
-    async fn answer(&self, call: &CallRef, tenant: &str) -> Result<(), VoiceError> {
-        self.inner.answer(call, tenant)
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call, sip_code))]
-    async fn reject(&self, call: &CallRef, sip_code: u16) -> Result<(), VoiceError> {
-        self.inner.reject(call, sip_code)
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call))]
-    async fn play(&self, call: &CallRef, audio: Audio) -> Result<(), VoiceError> {
-        let call = self.inner.answered(call)?;
-        let samples = match audio {
-            Audio::Pcm(samples) => samples,
-            Audio::Wav(bytes) => media::wav_to_samples(&bytes)?,
-        };
-        call.rtp.play(&samples, &call.ended).await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call))]
-    async fn say(&self, call: &CallRef, text: &str) -> Result<(), VoiceError> {
-        let call = self.inner.answered(call)?;
-        let samples = media::speak(&self.inner.config.espeak_program, text).await?;
-        call.rtp.play(&samples, &call.ended).await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call))]
-    async fn gather(&self, call: &CallRef, gather: Gather) -> Result<String, VoiceError> {
-        let call = self.inner.answered(call)?;
-        let first = if gather.prompts.is_empty() {
-            None
-        } else {
-            // Barge-in: the first key stops the prompt and is the first digit.
-            tokio::select! {
-                played = self.inner.prompt(&call, &gather.prompts) => { played?; None }
-                d = call.rtp.next_digit() => d,
-            }
-        };
-        let (n, timeout, key) = (gather.num_digits, gather.timeout, gather.finish_on_key);
-        Ok(media::gather(&call.rtp, first, n, timeout, key, &call.ended).await)
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call))]
-    async fn record(&self, call: &CallRef, record: Record) -> Result<Recording, VoiceError> {
-        let call = self.inner.answered(call)?;
-        let recorded = media::record(&call.rtp, record.max_length, record.finish_on_key).await;
-        let duration = Duration::from_secs_f64(recorded.samples.len() as f64 / f64::from(media::RATE));
-        let wav = media::samples_to_wav(&recorded.samples)?;
-        Ok(Recording {
-            wav,
-            duration,
-            finished_by: recorded.finished_by,
-        })
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call))]
-    async fn pause(&self, call: &CallRef, duration: Duration) -> Result<(), VoiceError> {
-        let call = self.inner.answered(call)?;
-        tokio::select! {
-            _ = tokio::time::sleep(duration) => {}
-            _ = call.ended.cancelled() => {}
-        }
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(a = %a, b = %b))]
-    async fn bridge(&self, a: &CallRef, b: &CallRef) -> Result<(), VoiceError> {
-        let (a, b) = (self.inner.answered(a)?, self.inner.answered(b)?);
-        crate::bridge::run(&a, &b).await;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(call = %call))]
-    async fn hangup(&self, call: &CallRef) -> Result<(), VoiceError> {
-        let call = self.inner.call(call)?;
-        match call.phase() {
-            Phase::Offered => return self.inner.reject(&call.id, 487),
-            Phase::Dialling => call.ended.cancel(),
-            Phase::Answered => {
-                if let Some(dialog) = call.dialog() {
-                    dialog.hangup().await.ok();
-                }
-                self.inner.end(&call, HangupCause::Completed, None);
-            }
-            Phase::Ended => {}
-        }
-        Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod inbound;
 mod indialog;
 pub mod media;
 mod outbound;
+mod port;
 pub mod protect;
 pub mod rtp;
 pub mod sdp;

@@ -145,24 +145,16 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
             finish_on_key,
             action,
         } => {
-            let record = Record {
-                max_length: *max_length,
-                finish_on_key: *finish_on_key,
-            };
-            if *play_beep {
-                let beep = crate::media::tone(1000.0, std::time::Duration::from_millis(400), 8000);
-                ctx.engine.play(ctx.call, Audio::Pcm(beep)).await?;
-            }
-            let recording = ctx.engine.record(ctx.call, record).await?;
-            let url = ctx.env.save_recording(ctx.call, &recording).await?;
-            if action.is_some() {
-                let params = vec![
-                    ("RecordingUrl", url),
-                    ("RecordingDuration", recording.duration.as_secs().to_string()),
-                    ("Digits", recording.finished_by.map(String::from).unwrap_or_default()),
-                ];
-                return Ok(Some(fetch(action, params)));
-            }
+            return record(
+                ctx,
+                *play_beep,
+                Record {
+                    max_length: *max_length,
+                    finish_on_key: *finish_on_key,
+                },
+                action,
+            )
+            .await;
         }
         Verb::Dial {
             target,
@@ -190,6 +182,30 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
         }
     }
     Ok(None)
+}
+
+/// Records (after a beep, if asked); the recording's details go to `action` when there is one.
+async fn record(
+    ctx: &CallContext<'_>,
+    play_beep: bool,
+    record: Record,
+    action: &Option<String>,
+) -> Result<Option<Next>, VoiceError> {
+    if play_beep {
+        let beep = crate::media::tone(1000.0, std::time::Duration::from_millis(400), 8000);
+        ctx.engine.play(ctx.call, Audio::Pcm(beep)).await?;
+    }
+    let recording = ctx.engine.record(ctx.call, record).await?;
+    let url = ctx.env.save_recording(ctx.call, &recording).await?;
+    if action.is_none() {
+        return Ok(None);
+    }
+    let params = vec![
+        ("RecordingUrl", url),
+        ("RecordingDuration", recording.duration.as_secs().to_string()),
+        ("Digits", recording.finished_by.map(String::from).unwrap_or_default()),
+    ];
+    Ok(Some(fetch(action, params)))
 }
 
 /// Calls the target and bridges it to the call; returns TwiML's `DialCallStatus`.
