@@ -33,6 +33,9 @@ pub struct Call {
     pub rtp: Arc<RtpSession>,
     /// Fires when the call ends (also stops the RTP session).
     pub ended: CancellationToken,
+    /// Fires once the dialog is confirmed (our answer's ACK arrived, or we acknowledged theirs): a BYE must
+    /// not go out before (RFC 3261 §15).
+    pub confirmed: CancellationToken,
     phase: AtomicU8,
     hung_up: AtomicBool,
     events: mpsc::UnboundedSender<CallEvent>,
@@ -54,6 +57,7 @@ impl Call {
             id,
             rtp,
             ended,
+            confirmed: CancellationToken::new(),
             phase: AtomicU8::new(phase as u8),
             hung_up: AtomicBool::new(false),
             events,

@@ -281,6 +281,11 @@ impl Inner {
                         call.emit(irisx_core::ports::voice::CallEvent::Ringing);
                     }
                 }
+                DialogState::Confirmed(id, _) => {
+                    if let Some(call) = self.by_sip_call_id(&id.call_id) {
+                        call.confirmed.cancel();
+                    }
+                }
                 DialogState::Terminated(id, reason) => {
                     let Some(call) = self.by_sip_call_id(&id.call_id) else {
                         continue;

@@ -1,4 +1,5 @@
-//! Incoming calls: an INVITE for a known agent who is not registered is answered 404 at once; any other INVITE
+//! Incoming calls: an INVITE for a known agent who is not registered is answered 404 at once; one from an agent
+//! is challenged for the agent's digest first (the incoming call then names the agent); any other INVITE
 //! with a usable G.711 offer rings (180) and is handed to the orchestrator, which answers (200 with our SDP
 //! answer, under its tenant's call limit) or rejects it with a status of its choice.
 
@@ -15,7 +16,7 @@ use crate::engine::Inner;
 use crate::outbound::classify;
 use crate::rtp::Negotiated;
 use crate::sdp;
-use crate::sip::{from_user, request_user, source};
+use crate::sip::{from_user, request_user, source, source_ip};
 
 impl Inner {
     /// Handles a new INVITE until its transaction ends.
@@ -27,6 +28,17 @@ impl Inner {
             tx.reply(StatusCode::NotFound).await.ok();
             return;
         }
+        // A caller who is an agent must prove it; anyone else is a carrier or a peer the orchestrator judges.
+        let from = from_user(&tx.original);
+        let source_addr = source_ip(&tx.original);
+        let agent = if self.registrar.is_agent(&from).await {
+            let Some(agent) = self.registrar.authenticate_invite(&mut tx, source_addr).await else {
+                return;
+            };
+            Some(agent)
+        } else {
+            None
+        };
         let offer = sdp::parse(&String::from_utf8_lossy(&tx.original.body)).and_then(|r| r.negotiate());
         let Ok(offer) = offer else {
             tx.reply(StatusCode::NotAcceptableHere).await.ok();
@@ -42,8 +54,9 @@ impl Inner {
                 events,
             },
             to,
-            from: from_user(&tx.original),
+            from,
             peer: source(&tx.original).map(|s| s.to_string()).unwrap_or_default(),
+            agent,
         };
         self.clone().refuse_unanswered(call.id.clone());
         if self.incoming_tx.send(incoming).is_err() {

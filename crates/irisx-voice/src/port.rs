@@ -13,6 +13,9 @@ use crate::call::Phase;
 use crate::engine::NativeVoiceEngine;
 use crate::media;
 
+/// How long a hangup waits for the ACK of our answer before sending BYE anyway.
+const ACK_WAIT: Duration = Duration::from_secs(4);
+
 #[async_trait]
 impl VoiceEngine for NativeVoiceEngine {
     #[tracing::instrument(skip_all, fields(tenant = %request.tenant))]
@@ -110,6 +113,11 @@ impl VoiceEngine for NativeVoiceEngine {
             Phase::Offered => return self.inner.reject(&call.id, 487),
             Phase::Dialling => call.ended.cancel(),
             Phase::Answered => {
+                // Our 200's ACK may still be on its way; the BYE waits for it (a short while).
+                tokio::select! {
+                    _ = call.confirmed.cancelled() => {}
+                    _ = tokio::time::sleep(ACK_WAIT) => {}
+                }
                 if let Some(dialog) = call.dialog() {
                     dialog.hangup().await.ok();
                 }

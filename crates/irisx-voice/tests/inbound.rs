@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Sipp, TestEngine, events_until};
-use irisx_core::ports::voice::{CallEvent, Destination, HangupCause, Originate, Record, VoiceEngine};
+use irisx_core::ports::voice::{CallEvent, CallingAgent, Destination, HangupCause, Originate, Record, VoiceEngine};
 use irisx_voice::media;
 
 const PCAP: &str = "/usr/share/sip-tester/g711a.pcap";
@@ -211,4 +211,62 @@ async fn a_caller_who_cancels_while_it_rings_ends_the_incoming_call_as_canceled(
         })
     );
     caller.expect_success().await;
+}
+
+#[tokio::test]
+async fn a_call_placed_by_an_agent_is_challenged_and_names_the_agent() {
+    let engine = TestEngine::start().await;
+    let args = [
+        "-s",
+        "alice",
+        "-au",
+        "alice",
+        "-ap",
+        "secret",
+        "-key",
+        "dest",
+        "15551230000",
+        &engine_arg(&engine),
+    ];
+    let agent = Sipp::start("agent_call.xml", 1, &args);
+    let incoming = tokio::time::timeout(Duration::from_secs(5), engine.engine.next_incoming())
+        .await
+        .expect("an incoming call")
+        .expect("the engine runs");
+    assert_eq!(incoming.to, "15551230000");
+    assert_eq!(
+        incoming.agent,
+        Some(CallingAgent {
+            user: "alice".into(),
+            tenant: "ten_a".into()
+        })
+    );
+
+    engine
+        .engine
+        .answer(&incoming.handle.call, "ten_a")
+        .await
+        .expect("answer");
+    engine.engine.hangup(&incoming.handle.call).await.expect("hang up");
+    agent.expect_success().await;
+}
+
+#[tokio::test]
+async fn a_call_placed_by_an_agent_with_a_wrong_password_is_refused_403() {
+    let engine = TestEngine::start().await;
+    let args = [
+        "-s",
+        "alice",
+        "-au",
+        "alice",
+        "-ap",
+        "wrong",
+        "-key",
+        "dest",
+        "15551230000",
+        &engine_arg(&engine),
+    ];
+    Sipp::start("agent_call_wrong.xml", 1, &args).expect_success().await;
+    let nothing = tokio::time::timeout(Duration::from_millis(200), engine.engine.next_incoming()).await;
+    assert!(nothing.is_err(), "no incoming call reaches the orchestrator");
 }

@@ -154,6 +154,15 @@ pub struct CallHandle {
     pub events: mpsc::UnboundedReceiver<CallEvent>,
 }
 
+/// An agent who placed a call, authenticated by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallingAgent {
+    /// The agent's SIP user name.
+    pub user: String,
+    /// The agent's tenant.
+    pub tenant: String,
+}
+
 /// A call arriving at the engine, waiting for the orchestrator's answer or rejection.
 #[derive(Debug)]
 pub struct IncomingCall {
@@ -165,6 +174,8 @@ pub struct IncomingCall {
     pub from: String,
     /// The signalling peer's address, `ip:port`.
     pub peer: String,
+    /// The agent who placed the call, when the caller is an agent (the engine has checked its digest).
+    pub agent: Option<CallingAgent>,
 }
 
 /// Audio to play.

@@ -1,16 +1,19 @@
 //! The registrar for agents: REGISTER is challenged with a digest (RFC 3261 §22.4, MD5), answered 200 with the
 //! binding once the response matches the password the `SipRegistrar` port gives, and 403 when it does not
-//! (each 403 counts towards the sender's ban). Bindings live in memory with their expiry.
+//! (each 403 counts towards the sender's ban). An INVITE whose caller is an agent is challenged the same way
+//! (407, `Proxy-Authenticate`), so a call placed by an agent is known to come from it. Bindings live in memory
+//! with their expiry.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use irisx_core::ports::voice::SipRegistrar;
+use irisx_core::ports::voice::{AgentCredentials, CallingAgent, SipRegistrar};
 use rsipstack::dialog::authenticate::verify_digest;
 use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
-use rsipstack::sip::{Header, StatusCode};
+use rsipstack::sip::typed::Authorization;
+use rsipstack::sip::{Header, Request, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 
 use crate::protect::Guard;
@@ -31,6 +34,16 @@ pub struct Binding {
     pub expires: Instant,
 }
 
+/// What a request's digest credentials are worth.
+enum Digest {
+    /// None, or for a nonce we did not issue (or that expired): challenge again.
+    Challenge,
+    /// Wrong, or for an unknown user: refuse, and count it towards a ban.
+    Failed,
+    /// Right: the user and their credentials.
+    Valid(String, AgentCredentials),
+}
+
 /// Agents' bindings and the digest nonces handed out.
 pub struct Registrar {
     realm: String,
@@ -43,12 +56,13 @@ pub struct Registrar {
 impl Registrar {
     /// A registrar for `realm` asking `credentials` for passwords.
     pub fn new(realm: String, credentials: Arc<dyn SipRegistrar>, guard: Arc<Guard>) -> Self {
+        let (nonces, bindings) = (Mutex::default(), Mutex::default());
         Registrar {
             realm,
             credentials,
             guard,
-            nonces: Mutex::default(),
-            bindings: Mutex::default(),
+            nonces,
+            bindings,
         }
     }
 
@@ -86,73 +100,102 @@ impl Registrar {
         nonces.get(nonce).is_some_and(|t| t.elapsed() < NONCE_TTL)
     }
 
-    async fn challenge(&self, tx: &mut Transaction) {
-        let value = format!(
+    fn challenge_value(&self) -> String {
+        format!(
             "Digest realm=\"{}\", nonce=\"{}\", algorithm=MD5",
             self.realm,
             self.new_nonce()
-        );
-        let header = Header::WwwAuthenticate(rsipstack::sip::headers::WwwAuthenticate::new(value));
-        tx.reply_with(StatusCode::Unauthorized, vec![header], None).await.ok();
+        )
+    }
+
+    /// Checks the digest in `raw` (an Authorization or Proxy-Authorization value) against `request`.
+    async fn check(&self, request: &Request, raw: Option<String>) -> Digest {
+        let Some(raw) = raw else { return Digest::Challenge };
+        let Ok(auth) = Authorization::parse(&raw) else {
+            return Digest::Failed;
+        };
+        if !self.nonce_valid(&auth.nonce) || auth.realm != self.realm {
+            return Digest::Challenge;
+        }
+        match self.credentials.credentials(&auth.username).await {
+            Some(creds) if verify_digest(&auth, &creds.password, &request.method, &raw) => {
+                Digest::Valid(auth.username.clone(), creds)
+            }
+            _ => Digest::Failed,
+        }
     }
 
     /// Answers one REGISTER from `source`.
     #[tracing::instrument(skip_all, fields(source = %source))]
     pub async fn handle(&self, tx: &mut Transaction, source: IpAddr) {
-        let Some(raw) = tx.original.authorization_header().map(|h| h.value().to_owned()) else {
-            return self.challenge(tx).await;
-        };
-        let Ok(auth) = rsipstack::sip::typed::Authorization::parse(&raw) else {
-            self.reject(tx, source).await;
-            return;
-        };
-        if !self.nonce_valid(&auth.nonce) || auth.realm != self.realm {
-            return self.challenge(tx).await;
+        let raw = tx.original.authorization_header().map(|h| h.value().to_owned());
+        match self.check(&tx.original, raw).await {
+            Digest::Challenge => {
+                let header = Header::WwwAuthenticate(self.challenge_value().into());
+                tx.reply_with(StatusCode::Unauthorized, vec![header], None).await.ok();
+            }
+            Digest::Failed => self.reject(tx, source).await,
+            Digest::Valid(user, creds) => {
+                let expires = self.bind(&tx.original, &user, &creds);
+                tracing::info!(%user, expires, "agent registered");
+                let headers = vec![Header::Expires(expires.to_string().into())];
+                tx.reply_with(StatusCode::OK, headers, None).await.ok();
+            }
         }
-        let user = auth.username.clone();
-        let creds = self.credentials.credentials(&user).await;
-        let ok = creds
-            .as_ref()
-            .is_some_and(|c| verify_digest(&auth, &c.password, &tx.original.method, &raw));
-        let (true, Some(creds)) = (ok, creds) else {
-            self.reject(tx, source).await;
-            return;
-        };
-        let contact = tx
-            .original
+    }
+
+    /// Stores (or, with expiry 0, removes) the agent's binding; returns the expiry granted.
+    fn bind(&self, request: &Request, user: &str, creds: &AgentCredentials) -> u32 {
+        let contact = request
             .contact_header()
             .ok()
             .and_then(|c| c.typed().ok())
             .map(|c| c.uri);
-        let expires = tx
-            .original
+        let expires = request
             .expires_header()
             .and_then(|e| e.value().trim().parse::<u32>().ok());
         let expires = expires.unwrap_or(DEFAULT_EXPIRES).min(MAX_EXPIRES);
-        {
-            let mut bindings = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
-            match contact {
-                Some(uri) if expires > 0 => {
-                    let now = Instant::now();
-                    bindings.retain(|_, b| b.expires > now);
-                    let until = Instant::now() + Duration::from_secs(u64::from(expires));
-                    let binding = Binding {
-                        contact: uri.to_string(),
-                        tenant: creds.tenant.clone(),
-                        expires: until,
-                    };
-                    bindings.insert(user.clone(), binding);
-                }
-                _ => {
-                    bindings.remove(&user);
-                }
+        let mut bindings = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
+        match contact {
+            Some(uri) if expires > 0 => {
+                let now = Instant::now();
+                bindings.retain(|_, b| b.expires > now);
+                let until = now + Duration::from_secs(u64::from(expires));
+                let binding = Binding {
+                    contact: uri.to_string(),
+                    tenant: creds.tenant.clone(),
+                    expires: until,
+                };
+                bindings.insert(user.to_owned(), binding);
+            }
+            _ => {
+                bindings.remove(user);
             }
         }
-        tracing::info!(%user, expires, "agent registered");
-        let headers = vec![Header::Expires(rsipstack::sip::headers::Expires::new(
-            expires.to_string(),
-        ))];
-        tx.reply_with(StatusCode::OK, headers, None).await.ok();
+        expires
+    }
+
+    /// Authenticates an INVITE whose caller is an agent: the agent, or `None` once the INVITE has been answered
+    /// (407 with a challenge, or 403).
+    pub async fn authenticate_invite(&self, tx: &mut Transaction, source: IpAddr) -> Option<CallingAgent> {
+        let raw = tx.original.header_value("Proxy-Authorization");
+        match self.check(&tx.original, raw).await {
+            Digest::Challenge => {
+                let header = Header::ProxyAuthenticate(self.challenge_value().into());
+                tx.reply_with(StatusCode::ProxyAuthenticationRequired, vec![header], None)
+                    .await
+                    .ok();
+                None
+            }
+            Digest::Failed => {
+                self.reject(tx, source).await;
+                None
+            }
+            Digest::Valid(user, creds) => Some(CallingAgent {
+                user,
+                tenant: creds.tenant,
+            }),
+        }
     }
 
     async fn reject(&self, tx: &mut Transaction, source: IpAddr) {
