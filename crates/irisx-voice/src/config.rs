@@ -75,3 +75,43 @@ impl Default for VoiceConfig {
         }
     }
 }
+
+impl VoiceConfig {
+    /// Checks the settings once, at start-up.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let bad = |reason: &str| Err(crate::Error::Config(reason.to_owned()));
+        if !self.udp && !self.tcp {
+            return bad("SIP needs UDP, TCP or both");
+        }
+        let (lo, hi) = (*self.rtp_ports.start(), *self.rtp_ports.end());
+        if hi < lo || hi - lo < 3 {
+            return bad("the RTP port range must hold at least two even/odd port pairs");
+        }
+        if self.max_calls_per_tenant == 0 || self.ban_after_failures == 0 {
+            return bad("the call limit and the ban threshold must be at least 1");
+        }
+        if self.answer_timeout.is_zero() || self.media_timeout.is_zero() {
+            return bad("the answer and media timeouts must be longer than zero");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_nonsense_is_refused_with_a_reason() {
+        assert!(VoiceConfig::default().validate().is_ok());
+        let refused = |change: fn(&mut VoiceConfig)| {
+            let mut c = VoiceConfig::default();
+            change(&mut c);
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(refused(|c| (c.udp, c.tcp) = (false, false)).contains("UDP"));
+        assert!(refused(|c| c.rtp_ports = 20000..=20001).contains("RTP port range"));
+        assert!(refused(|c| c.max_calls_per_tenant = 0).contains("call limit"));
+        assert!(refused(|c| c.media_timeout = Duration::ZERO).contains("timeouts"));
+    }
+}

@@ -48,6 +48,7 @@ impl NativeVoiceEngine {
         agents: Arc<dyn SipRegistrar>,
         cancel: CancellationToken,
     ) -> Result<NativeVoiceEngine, Error> {
+        config.validate()?;
         let guard = Arc::new(Guard::new(
             &config.scanner_agents,
             config.ban_after_failures,

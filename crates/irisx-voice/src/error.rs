@@ -5,6 +5,9 @@ use irisx_core::ports::voice::VoiceError;
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The configuration cannot work.
+    #[error("invalid voice configuration: {0}")]
+    Config(String),
     /// No RTP port pair was free in the configured range.
     #[error("no free RTP port in the configured range")]
     NoRtpPort,
