@@ -83,6 +83,10 @@ impl VoiceConfig {
         if !self.udp && !self.tcp {
             return bad("SIP needs UDP, TCP or both");
         }
+        if !self.udp && self.sip_port == 0 {
+            // The TCP listener takes the port UDP was given; alone it needs a fixed one.
+            return bad("SIP over TCP alone needs a fixed SIP port");
+        }
         let (lo, hi) = (*self.rtp_ports.start(), *self.rtp_ports.end());
         if hi < lo || hi - lo < 3 {
             return bad("the RTP port range must hold at least two even/odd port pairs");
@@ -110,6 +114,7 @@ mod tests {
             c.validate().unwrap_err().to_string()
         };
         assert!(refused(|c| (c.udp, c.tcp) = (false, false)).contains("UDP"));
+        assert!(refused(|c| (c.udp, c.sip_port) = (false, 0)).contains("fixed SIP port"));
         assert!(refused(|c| c.rtp_ports = 20000..=20001).contains("RTP port range"));
         assert!(refused(|c| c.max_calls_per_tenant = 0).contains("call limit"));
         assert!(refused(|c| c.media_timeout = Duration::ZERO).contains("timeouts"));

@@ -1,5 +1,6 @@
 //! The native engine behind core's `VoiceEngine` port: it owns the SIP stack, the registrar, the live calls
-//! and the protections, dispatches incoming SIP transactions, and runs the media verbs on answered calls.
+//! and the protections, dispatches incoming SIP transactions and dialog news, and ends calls. The port's
+//! methods themselves are in `port.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
