@@ -76,20 +76,10 @@ impl SipStack {
         let mut advertised = config.public_ip.unwrap_or(config.bind_ip);
         let external = |port| config.public_ip.map(|ip| SocketAddr::new(ip, port));
         if config.udp {
-            let udp = UdpConnection::create_connection(addr, external(addr.port()), Some(cancel.child_token()))
-                .await
-                .map_err(|source| Error::Listen {
-                    addr,
-                    source: Box::new(source),
-                })?;
-            // rsipstack reports the bound port and, for an unspecified address, the host's first non-loopback
-            // IPv4 address.
-            if let Host::IpAddr(ip) = udp.get_addr().addr.host {
-                let port = udp.get_addr().addr.port.map(u16::from).unwrap_or(addr.port());
-                addr.set_port(port);
-                if advertised.is_unspecified() {
-                    advertised = ip;
-                }
+            let (udp, port, ip) = bind_udp(config, addr, &external, cancel).await?;
+            addr.set_port(port);
+            if advertised.is_unspecified() {
+                advertised = ip;
             }
             transport.add_transport(udp.into());
         }
@@ -125,6 +115,37 @@ impl SipStack {
             incoming,
         ))
     }
+}
+
+/// Binds the UDP listener. With port 0 (tests), it retries until the port it got is also free for TCP, which
+/// listens on the same port (rsipstack binds TCP only once serving, where a clash would go unnoticed).
+/// Returns the connection, its port and the address rsipstack reports for it (for an unspecified bind
+/// address: the host's first non-loopback IPv4 address).
+async fn bind_udp(
+    config: &VoiceConfig,
+    addr: SocketAddr,
+    external: &impl Fn(u16) -> Option<SocketAddr>,
+    cancel: &CancellationToken,
+) -> Result<(UdpConnection, u16, IpAddr), Error> {
+    for _ in 0..10 {
+        let udp = UdpConnection::create_connection(addr, external(addr.port()), Some(cancel.child_token()))
+            .await
+            .map_err(|source| Error::Listen {
+                addr,
+                source: Box::new(source),
+            })?;
+        let bound = udp.get_addr().addr.clone();
+        let port = bound.port.map(u16::from).unwrap_or(addr.port());
+        let ip = match bound.host {
+            Host::IpAddr(ip) => ip,
+            Host::Domain(_) => addr.ip(),
+        };
+        let tcp_free = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), port)).is_ok();
+        if !config.tcp || addr.port() != 0 || tcp_free {
+            return Ok((udp, port, ip));
+        }
+    }
+    Err(Error::Config("no port free for both UDP and TCP SIP".into()))
 }
 
 /// The user part of a request's Request-URI (the number or user dialled).
