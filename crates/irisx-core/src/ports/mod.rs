@@ -8,4 +8,5 @@ pub mod objects;
 pub mod providers;
 pub mod queue;
 pub mod store;
+pub mod voice;
 pub mod webhooks;
