@@ -40,8 +40,17 @@ fn service_urls() -> Option<(String, String, String)> {
     ))
 }
 
-/// The profiles to run: always embedded; the services profile when its three URLs are set.
+/// The profiles to run: always embedded; the services profile when its three URLs are set. With
+/// `IRISX_TEST_PROFILES=services` (CI's second pass, after a pass on the embedded backends) only the services
+/// profile runs.
 pub fn profiles(test: &str) -> Vec<Profile> {
+    if std::env::var("IRISX_TEST_PROFILES").is_ok_and(|v| v == "services") {
+        assert!(
+            service_urls().is_some(),
+            "IRISX_TEST_PROFILES=services needs the three service URLs"
+        );
+        return vec![Profile::Services];
+    }
     if service_urls().is_some() {
         vec![Profile::Embedded, Profile::Services]
     } else {
