@@ -5,21 +5,7 @@ macro_rules! audit_outbox_sql {
     () => {
         /// Inserts a task into the outbox inside `tx`.
         async fn insert_task(conn: &mut <Db as sqlx::Database>::Connection, t: &NewTask) -> StoreResult<()> {
-            let payload = serde_json::to_string(&t.task).map_err(|e| StoreError::Backend(Box::new(e)))?;
-            sqlx::query(
-                "INSERT INTO outbox (id, subject, lane, payload, created_at, available_at, attempts) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0)",
-            )
-            .bind(t.id.as_str())
-            .bind(t.task.subject().as_str())
-            .bind(t.lane())
-            .bind(payload)
-            .bind(ts(OffsetDateTime::now_utc()))
-            .bind(ts(t.available_at))
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
-            Ok(())
+            insert_tasks(conn, std::slice::from_ref(t)).await
         }
 
         /// Writes several tasks in one statement, inside `tx`.

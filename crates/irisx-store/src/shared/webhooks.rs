@@ -23,23 +23,8 @@ macro_rules! webhook_sql {
             endpoint: Option<&str>,
             url: Option<&str>,
         ) -> StoreResult<WebhookDeliveryId> {
-            let id = WebhookDeliveryId::new();
-            let now = ts(OffsetDateTime::now_utc());
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, url, event_id, state, attempts, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-            )
-            .bind(id.as_str())
-            .bind(event.tenant_id.as_str())
-            .bind(endpoint)
-            .bind(url)
-            .bind(event.id.as_str())
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            queue_delivery(conn, &event.tenant_id, &id).await?;
-            Ok(id)
+            let mut ids = insert_deliveries(conn, &[(event, endpoint, url)]).await?;
+            Ok(ids.remove(0))
         }
 
         /// Fans a just-written event out, inside its transaction (see [`fan_out_all`]).
@@ -82,16 +67,16 @@ macro_rules! webhook_sql {
                     deliveries.push((e, None, Some(url.as_str())));
                 }
             }
-            insert_deliveries(conn, &deliveries).await
+            insert_deliveries(conn, &deliveries).await.map(drop)
         }
 
-        /// New pending deliveries `(event, endpoint, url)` with their tasks, inside `tx`.
+        /// New pending deliveries `(event, endpoint, url)` with their tasks, inside `tx`; their ids in order.
         async fn insert_deliveries(
             conn: &mut <Db as sqlx::Database>::Connection,
             deliveries: &[(&Event, Option<&str>, Option<&str>)],
-        ) -> StoreResult<()> {
+        ) -> StoreResult<Vec<WebhookDeliveryId>> {
             if deliveries.is_empty() {
-                return Ok(());
+                return Ok(Vec::new());
             }
             let ids: Vec<WebhookDeliveryId> = deliveries.iter().map(|_| WebhookDeliveryId::new()).collect();
             let now = OffsetDateTime::now_utc();
@@ -113,15 +98,16 @@ macro_rules! webhook_sql {
             q.build().execute(&mut *conn).await.map_err(db_err)?;
             let tasks: Vec<NewTask> = deliveries
                 .iter()
-                .zip(ids)
+                .zip(&ids)
                 .map(|((e, ..), delivery_id)| {
                     NewTask::now(Task::DeliverWebhookV1(DeliverWebhookV1 {
                         tenant_id: e.tenant_id.clone(),
-                        delivery_id,
+                        delivery_id: delivery_id.clone(),
                     }))
                 })
                 .collect();
-            insert_tasks(conn, &tasks).await
+            insert_tasks(conn, &tasks).await?;
+            Ok(ids)
         }
 
         /// Writes an endpoint's filter rows, inside `tx`.
