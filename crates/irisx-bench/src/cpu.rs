@@ -11,6 +11,11 @@ const TICKS_PER_SECOND: f64 = 100.0;
 
 /// CPU seconds per watched command name, now.
 pub fn snapshot() -> BTreeMap<String, f64> {
+    snapshot_of(WATCHED)
+}
+
+/// CPU seconds of the processes with these command names, now.
+pub fn snapshot_of(watched: &[&str]) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
@@ -23,22 +28,31 @@ pub fn snapshot() -> BTreeMap<String, f64> {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = &stat[open + 1..close];
-        if !WATCHED.contains(&comm) {
-            continue;
+        if let Some((comm, secs)) = parse_stat(&stat)
+            && watched.contains(&comm)
+        {
+            *out.entry(comm.to_owned()).or_insert(0.0) += secs;
         }
-        // After the command: state, ppid, pgrp, session, tty, tpgid, flags, minflt, cminflt, majflt, cmajflt,
-        // utime, stime.
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks: f64 = fields
-            .get(11..13)
-            .map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum());
-        *out.entry(comm.to_owned()).or_insert(0.0) += ticks / TICKS_PER_SECOND;
     }
     out
+}
+
+/// The CPU seconds (user and system) of one process, while it exists.
+pub fn process_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat).map(|(_, secs)| secs)
+}
+
+/// The command name and CPU seconds of a `/proc/<pid>/stat` line.
+fn parse_stat(stat: &str) -> Option<(&str, f64)> {
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    // After the command: state, ppid, pgrp, session, tty, tpgid, flags, minflt, cminflt, majflt, cmajflt,
+    // utime, stime.
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum());
+    Some((&stat[open + 1..close], ticks / TICKS_PER_SECOND))
 }
 
 /// Microseconds of CPU per operation for each process between two snapshots.
