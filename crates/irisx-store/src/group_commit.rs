@@ -3,11 +3,16 @@
 //! transaction and answers each caller only after that commit: durability is unchanged, while the commit (an
 //! fsync) and the transaction's round trips are shared by the whole group. A group that fails is written again
 //! one message per transaction, so one bad message never fails the others.
+//!
+//! A backend whose transactions can run side by side (PostgreSQL) has more than one writer: while one group
+//! waits for its commit, the next group is already being written. SQLite, with one writer at a time, has one.
 
 use irisx_core::ports::store::{StoreError, StoreResult};
 use irisx_core::sms::model::{Event, Message};
 use irisx_core::task::NewTask;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// The most messages written in one transaction.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -38,10 +43,13 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on the current runtime; it ends when the last handle is dropped.
-    pub(crate) fn spawn(writer: impl WriteMessages) -> Self {
+    /// Starts `writers` writer tasks on the current runtime; they end when the last handle is dropped.
+    pub(crate) fn spawn(writer: impl WriteMessages + Clone, writers: usize) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(writer, rx));
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(writer.clone(), rx.clone()));
+        }
         Self { jobs }
     }
 
@@ -59,15 +67,21 @@ impl GroupCommit {
     }
 }
 
-async fn run(writer: impl WriteMessages, mut rx: mpsc::UnboundedReceiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
+/// The waiting jobs, up to [`MAX_BATCH`], once there is one; `None` when every handle is gone.
+async fn next_group(rx: &Mutex<mpsc::UnboundedReceiver<Job>>) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().await;
+    let mut jobs = vec![rx.recv().await?];
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
         }
+    }
+    Some(jobs)
+}
+
+async fn run(writer: impl WriteMessages, rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
+    while let Some(jobs) = next_group(&rx).await {
         let (batch, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
         let result = writer.write_batch(&batch).await;
         match result {

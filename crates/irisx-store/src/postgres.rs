@@ -43,7 +43,8 @@ impl PgStore {
         } else {
             check_schema(&pool).await?;
         }
-        let writes = crate::group_commit::GroupCommit::spawn(pool.clone());
+        // Two writers: one group is written while the other waits for its commit.
+        let writes = crate::group_commit::GroupCommit::spawn(pool.clone(), 2);
         Ok(Self { pool, writes })
     }
 

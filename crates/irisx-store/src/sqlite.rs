@@ -61,7 +61,8 @@ impl SqliteStore {
             .await
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
-        let writes = crate::group_commit::GroupCommit::spawn(pool.clone());
+        // One writer: SQLite takes one write transaction at a time.
+        let writes = crate::group_commit::GroupCommit::spawn(pool.clone(), 1);
         Ok(Self { pool, writes })
     }
 
