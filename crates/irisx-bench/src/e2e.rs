@@ -141,7 +141,7 @@ where
     let send = Arc::new(send);
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let cpu_before = crate::cpu::snapshot();
+    let cpu_before = irisx_bench::cpu::snapshot();
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
@@ -174,7 +174,7 @@ where
         }
     };
     let (accept_time, (delivered, delivered_time)) = tokio::join!(accepts, deliveries);
-    let cpu = crate::cpu::per_op(&cpu_before, &crate::cpu::snapshot(), delivered);
+    let cpu = irisx_bench::cpu::per_op(&cpu_before, &irisx_bench::cpu::snapshot(), delivered);
     let accepted = n - errors.load(Ordering::Relaxed);
     let (mut webhook_seconds, mut webhooks_at_timeout) = (None, 0);
     if let Some(r) = receiver {

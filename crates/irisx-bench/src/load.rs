@@ -56,9 +56,9 @@ where
     let (from, until) = (start + warmup, start + warmup + window);
     let cpu = tokio::spawn(async move {
         tokio::time::sleep_until(from.into()).await;
-        let before = crate::cpu::snapshot();
+        let before = irisx_bench::cpu::snapshot();
         tokio::time::sleep_until(until.into()).await;
-        (before, crate::cpu::snapshot())
+        (before, irisx_bench::cpu::snapshot())
     });
     let mut workers = Vec::with_capacity(concurrency);
     for w in 0..concurrency {
@@ -95,7 +95,7 @@ where
     }
     let (before, after) = cpu.await.expect("the CPU sampler panicked");
     let mut level = summarize(concurrency, window, all);
-    level.cpu_us_per_op = crate::cpu::per_op(&before, &after, level.ok);
+    level.cpu_us_per_op = irisx_bench::cpu::per_op(&before, &after, level.ok);
     level
 }
 

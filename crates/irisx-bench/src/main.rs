@@ -4,7 +4,6 @@
 //! and its webhooks. Writes `<out>/<timestamp>.json` and `<out>/latest.md`. Run through `bench/run`.
 
 mod ceiling;
-mod cpu;
 mod e2e;
 mod irisx;
 mod load;

@@ -5,10 +5,6 @@
 //!
 //! `bench/run` runs it after the message benchmark; alone: `voice-bench --out bench/results`.
 
-#[path = "../cpu.rs"]
-#[allow(dead_code)]
-mod cpu;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -17,6 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use clap::Parser;
+use irisx_bench::cpu;
 use irisx_core::ports::voice::{AgentCredentials, Audio, CallEvent, IncomingCall, SipRegistrar, VoiceEngine};
 use irisx_voice::{NativeVoiceEngine, VoiceConfig};
 use serde_json::json;
@@ -134,7 +131,7 @@ fn free_port_pair() -> u16 {
             .local_addr()
             .unwrap()
             .port();
-        if p % 2 == 0 && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+        if p.is_multiple_of(2) && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
             return p;
         }
     }
@@ -199,11 +196,8 @@ async fn main() -> anyhow::Result<()> {
     let watcher = child.id().map(|pid| {
         let secs = sipp_secs.clone();
         tokio::spawn(async move {
-            loop {
-                match cpu::process_secs(pid) {
-                    Some(s) => secs.store(s.to_bits(), Ordering::Relaxed),
-                    None => break,
-                }
+            while let Some(s) = cpu::process_secs(pid) {
+                secs.store(s.to_bits(), Ordering::Relaxed);
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         })

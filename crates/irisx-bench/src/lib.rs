@@ -1,0 +1,3 @@
+//! What the benchmark binaries share: CPU accounting from `/proc`.
+
+pub mod cpu;
