@@ -79,6 +79,7 @@ pub struct AppState {
     tags((name = "auth", description = "Sign-up, login and sessions"), (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "API keys"), (name = "admin", description = "Platform staff"),
         (name = "webhooks", description = "Webhook endpoints: Standard Webhooks signatures, retries, replay"),
+        (name = "objects", description = "Stored files (attachments, received emails' parts, recordings) and their expiring download links"),
         (name = "system", description = "Health, readiness and metrics"))
 )]
 struct ApiDoc;
@@ -126,14 +127,18 @@ fn parts() -> Parts {
             .merge(routes::webhooks::tenant())
             .merge(routes::email::router())
             .merge(routes::email_templates::router())
-            .merge(routes::email_tracking::router()),
+            .merge(routes::email_tracking::router())
+            .merge(routes::email_inbound::router())
+            .merge(routes::objects::router()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()
             .merge(routes::numbers::admin())
             .merge(routes::providers::admin()),
         system: routes::system::router()
             .merge(routes::callbacks::router())
-            .merge(routes::email_tracking::callbacks()),
+            .merge(routes::email_tracking::callbacks())
+            .merge(routes::email_inbound::callbacks())
+            .merge(routes::objects::public()),
     }
 }
 

@@ -141,7 +141,13 @@ async fn idempotent(st: &AppState, key: String, req: Request, next: Next) -> Res
     } else {
         format!("public:{}", request_meta(&parts).ip.unwrap_or_default())
     };
-    let bytes = to_bytes(body, st.settings.body_limit).await.map_err(|_| {
+    // Routes that take large bodies (email) raise their own limit; the extractor behind this still enforces
+    // the route's limit on the buffered body.
+    let limit = st
+        .settings
+        .body_limit
+        .max(crate::routes::email_inbound::INBOUND_BODY_LIMIT);
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
         ApiError::http(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",

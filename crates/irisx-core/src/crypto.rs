@@ -3,13 +3,19 @@
 //! A sealed value is `v1:<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`. The key id (the first 8 hex digits of
 //! SHA-256 of the key) is stored with each value so a key rotation can find what an old key sealed; the
 //! tenant id is bound as associated data, so a value copied to another tenant's row does not open.
+//!
+//! The same key also signs IRISX's own expiring links (downloads from the local object store): an
+//! HMAC-SHA256 under a key derived from it for that one purpose, so a link's tag never reveals or reuses the
+//! encryption key.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Why a sealed value could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +36,7 @@ pub enum SealError {
 pub struct SecretBox {
     cipher: Aes256Gcm,
     key_id: String,
+    link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -45,7 +52,25 @@ impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
         let key_id = hex::encode(&Sha256::digest(key)[..4]);
         let cipher = Aes256Gcm::new_from_slice(key).expect("a 32-byte key is an AES-256 key");
-        Self { cipher, key_id }
+        let link_key = hmac_sha256(key, b"irisx signed links v1").into();
+        Self {
+            cipher,
+            key_id,
+            link_key,
+        }
+    }
+
+    /// The tag that signs a link's text (hex HMAC-SHA256 under the link key).
+    pub fn sign_link(&self, text: &str) -> String {
+        hex::encode(hmac_sha256(&self.link_key, text.as_bytes()))
+    }
+
+    /// Whether `tag` is [`sign_link`](Self::sign_link) of `text`, compared in constant time.
+    pub fn verify_link(&self, text: &str, tag: &str) -> bool {
+        let Ok(tag) = hex::decode(tag) else {
+            return false;
+        };
+        bool::from(hmac_sha256(&self.link_key, text.as_bytes()).as_slice().ct_eq(&tag))
     }
 
     /// The key's id.
@@ -99,9 +124,26 @@ impl SecretBox {
     }
 }
 
+fn hmac_sha256(key: &[u8], data: &[u8]) -> sha2::digest::Output<Sha256> {
+    let mut mac = <Hmac<Sha256>>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_tag_verifies_only_for_its_text_and_key() {
+        let b = SecretBox::new(&[7; 32]);
+        let tag = b.sign_link("obj_1 1700000000");
+        assert!(b.verify_link("obj_1 1700000000", &tag));
+        assert!(!b.verify_link("obj_1 1700000001", &tag));
+        assert!(!b.verify_link("obj_1 1700000000", &tag[2..]));
+        assert!(!b.verify_link("obj_1 1700000000", "zz"));
+        assert!(!SecretBox::new(&[8; 32]).verify_link("obj_1 1700000000", &tag));
+    }
 
     #[test]
     fn a_sealed_secret_opens_only_with_its_key_and_context() {

@@ -190,6 +190,10 @@ define_id!(
     /// A tenant's email template.
     TemplateId, "tpl", "email template"
 );
+define_id!(
+    /// A stored file: an attachment, an inbound email's part, a recording.
+    ObjectId, "obj", "object"
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,10 @@
 //! Needs Python 3 with `moto[server]` (`pip install -r requirements-test.txt`); without it the S3 test fails and
 //! says so.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use irisx_core::ports::objects::ObjectError;
@@ -46,46 +48,11 @@ fn a_store_url_that_is_neither_a_directory_nor_a_bucket_is_refused() {
     assert!(err.to_string().contains("file:// or s3://"), "{err}");
 }
 
-/// A moto S3 server on a free port, killed when dropped.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server is not installed: run `python3 -m pip install -r requirements-test.txt`");
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::get(&url).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "moto_server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Moto { child, url }
-}
-
 #[tokio::test]
 async fn an_object_round_trips_through_s3_and_its_presigned_url_downloads_it_for_an_hour() {
-    let server = moto().await;
+    let server = moto::Moto::start().await;
+    server.bucket("irisx-test").await;
     let http = reqwest::Client::new();
-    let made = http.put(format!("{}/irisx-test", server.url)).send().await.unwrap();
-    assert!(made.status().is_success(), "creating the bucket: {}", made.status());
     let s3 = S3Settings {
         endpoint: Some(server.url.clone()),
         region: Some("us-east-1".into()),

@@ -273,3 +273,40 @@ async fn an_inbound_parse_post_is_read_with_its_attachment_and_refused_without_t
         assert!(matches!(got, Err(CallbackError::Signature(_))), "{got:?}");
     }
 }
+
+#[tokio::test]
+async fn a_raw_mode_inbound_parse_post_is_read_from_its_mime_message_for_the_envelope_recipients() {
+    let boundary = "xYzZY";
+    let raw = "From: Ann <ann@example.com>\r\nTo: list@irisx.example\r\nSubject: Raw hello\r\n\
+               Message-ID: <raw@mail.example.com>\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+               --m\r\nContent-Type: text/plain\r\n\r\nRaw body\r\n\
+               --m\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"n.txt\"\r\n\r\nnote\r\n--m--\r\n";
+    let body = form_data(
+        boundary,
+        &[
+            ("email", raw),
+            (
+                "envelope",
+                r#"{"to":["support@irisx.example"],"from":"ann@example.com"}"#,
+            ),
+            ("charsets", r#"{"to":"UTF-8"}"#),
+        ],
+        &[],
+    );
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let auth = basic_auth("parse", "s3cret");
+    let m = adapter("http://unused")
+        .parse_inbound(&callback(
+            CALLBACK_URL,
+            &[("content-type", &ct), ("authorization", &auth)],
+            body,
+        ))
+        .unwrap();
+    assert_eq!(m.from, "\"Ann\" <ann@example.com>");
+    assert_eq!(m.to, vec!["support@irisx.example".to_owned()]);
+    assert_eq!(m.subject, "Raw hello");
+    assert_eq!(m.text.as_deref().map(str::trim), Some("Raw body"));
+    assert_eq!(m.provider_message_id.as_deref(), Some("raw@mail.example.com"));
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(&m.attachments[0].content[..], b"note");
+}

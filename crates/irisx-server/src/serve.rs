@@ -101,6 +101,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         store,
         messaging,
         email,
+        objects: object_index,
     } = irisx_store::open_all(&cfg.database_url(), &store_opts)
         .await
         .context("opening the database")?;
@@ -144,6 +145,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         messaging,
         email,
         objects,
+        object_index,
         secrets: SecretBox::new(&secrets.encryption_key_bytes()?),
         providers: Arc::new(irisx_providers::Factory::new(irisx_providers::http::HttpOptions {
             timeout: Duration::from_millis(cfg.provider_timeout_ms),

@@ -126,6 +126,14 @@ async fn the_readme_walkthrough_runs_verbatim_in_a_shell() {
             .expect("the SMS was read back");
         assert_eq!(sms["status"], "delivered", "the README's SMS arrives: {sms}");
         assert_eq!(sms["attempts"][0]["provider"], "sandbox");
+        let file = values
+            .iter()
+            .find(|v| v["downloaded"].is_string())
+            .expect("the attachment was downloaded");
+        assert_eq!(
+            file["downloaded"], "hello Ann",
+            "the README's attachment downloads through its link"
+        );
         let email = values.last().expect("the last output is the email");
         assert_eq!(email["status"], "sent", "the README's email is sent: {email}");
         assert_eq!(email["to"], serde_json::json!(["ann@example.com"]));

@@ -10,6 +10,9 @@ macro_rules! impl_email_store {
             async fn create_email(&self, m: &Message, c: &EmailContent, e: &Event, task: &NewTask) -> StoreResult<()> {
                 create_email(&self.pool, m, c, e, task).await
             }
+            async fn create_inbound_email(&self, m: &Message, c: &EmailContent, e: &Event) -> StoreResult<()> {
+                create_inbound_email(&self.pool, m, c, e).await
+            }
             async fn get_email_content(&self, m: &MessageId) -> StoreResult<EmailContent> {
                 get_email_content(&self.pool, m).await
             }

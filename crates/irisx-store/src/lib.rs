@@ -11,6 +11,7 @@ mod error;
 mod group_commit;
 mod messaging_impl;
 mod msg_rows;
+mod objects_impl;
 mod open;
 mod postgres;
 mod rows;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use irisx_core::ports::email::EmailStore;
 use irisx_core::ports::messaging::MessagingStore;
+use irisx_core::ports::objects::ObjectIndex;
 use irisx_core::ports::store::Store;
 
 use crate::{PgStore, SqliteStore};
@@ -144,6 +145,8 @@ pub struct Stores {
     pub messaging: Arc<dyn MessagingStore>,
     /// Email content, tracking and suppressions.
     pub email: Arc<dyn EmailStore>,
+    /// The records of stored objects.
+    pub objects: Arc<dyn ObjectIndex>,
 }
 
 /// Opens the store at `url` (as [`open_both`]) and returns it as every port it implements.
@@ -154,7 +157,8 @@ pub async fn open_all(url: &str, options: &OpenOptions) -> Result<Stores, OpenEr
             Stores {
                 store: s.clone(),
                 messaging: s.clone(),
-                email: s,
+                email: s.clone(),
+                objects: s,
             }
         }
         Backend::Postgres => {
@@ -162,7 +166,8 @@ pub async fn open_all(url: &str, options: &OpenOptions) -> Result<Stores, OpenEr
             Stores {
                 store: s.clone(),
                 messaging: s.clone(),
-                email: s,
+                email: s.clone(),
+                objects: s,
             }
         }
     })

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use irisx_core::CoreError;
+use irisx_core::email::Attachment;
 use irisx_core::email::content::EmailContent;
 use irisx_core::id::TaskId;
 use irisx_core::sms::DeliveryStatus;
@@ -17,7 +18,7 @@ use irisx_core::sms::provider::{Accepted, ProviderError};
 use irisx_core::task::SendEmailV1;
 use irisx_core::usecase::Platform;
 use irisx_core::usecase::accounts::email_adapter;
-use irisx_core::usecase::email::status_event;
+use irisx_core::usecase::email::{attachment_bytes, status_event};
 use serde_json::json;
 
 use crate::Outcome;
@@ -27,6 +28,8 @@ use crate::dispatch::{Channel, deliver, queued_message};
 struct Email {
     message: Message,
     content: EmailContent,
+    /// The attachments' bytes, read once for every route tried.
+    attachments: Vec<Attachment>,
 }
 
 #[async_trait]
@@ -52,7 +55,7 @@ impl Channel for Email {
         let provider = email_adapter(p, account)?;
         let email = self
             .content
-            .outbound(self.message.id.as_str(), &self.message.tags)
+            .outbound(self.message.id.as_str(), &self.message.tags, self.attachments.clone())
             .map_err(|e| CoreError::internal(format!("stored email content is invalid: {}", e.message)))?;
         Ok(provider.send(&email).await.map(|ok| Accepted {
             provider_message_id: ok.provider_message_id,
@@ -94,5 +97,11 @@ pub async fn send(p: &Platform, task: &TaskId, t: &SendEmailV1) -> Result<Outcom
         Err(done) => return Ok(done),
     };
     let content = p.email.get_email_content(&message.id).await?;
-    deliver(p, task, &Email { message, content }).await
+    let attachments = attachment_bytes(p, &message.tenant_id, &content).await?;
+    let email = Email {
+        message,
+        content,
+        attachments,
+    };
+    deliver(p, task, &email).await
 }

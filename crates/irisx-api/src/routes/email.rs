@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use irisx_core::email::content::Address;
 use irisx_core::id::MessageId;
@@ -25,6 +25,9 @@ use crate::dto::{ListOut, rfc3339_param};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Permission, Tenant, path_id};
 
+/// The largest send request: 10 MB of attachments is about 13.4 MB of base64, plus the bodies.
+pub const SEND_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Send email: any user or `email:send`.
 pub struct SendEmail;
 impl Permission for SendEmail {
@@ -38,8 +41,11 @@ impl Permission for ReadEmail {
 
 /// The routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let send = OpenApiRouter::new()
         .routes(routes!(send))
+        .layer(DefaultBodyLimit::max(SEND_BODY_LIMIT));
+    OpenApiRouter::new()
+        .merge(send)
         .routes(routes!(list))
         .routes(routes!(get))
         .routes(routes!(cancel))
@@ -106,6 +112,8 @@ pub struct EmailSendIn {
 pub struct EmailOut {
     /// Its id.
     pub id: MessageId,
+    /// `outbound` (sent by you) or `inbound` (received).
+    pub direction: String,
     /// Sender address.
     pub from: String,
     /// Recipient addresses.
@@ -147,6 +155,7 @@ impl From<Message> for EmailOut {
         Self {
             to: recipients_of(&m).into_iter().map(str::to_owned).collect(),
             id: m.id,
+            direction: m.direction.as_str().to_owned(),
             from: m.from,
             subject: m.body,
             status: m.status,
@@ -173,6 +182,8 @@ pub struct AttachmentOut {
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+    /// The stored file: `GET /v1/objects/{id}/url` gives a download link.
+    pub object_id: Option<String>,
 }
 
 /// An email with its content, attempts, status history and events.
@@ -288,6 +299,7 @@ async fn get(
                 filename: a.filename,
                 content_type: a.content_type,
                 size: a.size,
+                object_id: a.object_id.map(|o| o.to_string()),
             })
             .collect(),
         attempts: d.attempts.into_iter().map(Into::into).collect(),

@@ -7,7 +7,7 @@ use irisx_core::id::MessageId;
 use irisx_core::page::PageRequest;
 use irisx_core::ports::messaging::MessageFilter;
 use irisx_core::sms::DeliveryStatus;
-use irisx_core::sms::model::{Attempt, Channel, Message, OptOut, StatusChange};
+use irisx_core::sms::model::{Attempt, Channel, Direction, Message, OptOut, StatusChange};
 use irisx_core::usecase::sms::{self, SendInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -257,6 +257,8 @@ pub struct MessageQuery {
     pub cursor: Option<String>,
     /// Only this status.
     pub status: Option<DeliveryStatus>,
+    /// Only `outbound` (sent) or only `inbound` (received) messages.
+    pub direction: Option<Direction>,
     /// Only to this number (email: this one `to` address).
     pub to: Option<String>,
     /// Only from this number (email: this address).
@@ -279,6 +281,7 @@ impl MessageQuery {
         .page()?;
         let filter = MessageFilter {
             channel: Some(channel),
+            direction: self.direction,
             status: self.status,
             to: self.to,
             from: self.from,

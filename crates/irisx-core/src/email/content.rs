@@ -4,13 +4,11 @@
 //! Addresses are parsed here, at the edge (`ann@example.com` or `Ann Example <ann@example.com>`); once
 //! stored they are valid.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Attachment, Mailbox, OutboundEmail};
 use crate::error::FieldError;
+use crate::id::ObjectId;
 use crate::validate::EmailAddress;
 
 /// An address with an optional display name, as stored.
@@ -70,7 +68,7 @@ pub struct Header {
     pub value: String,
 }
 
-/// An attached file, kept with the message (base64).
+/// An attached file: its bytes are a stored object once the email is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredAttachment {
     /// File name.
@@ -79,8 +77,12 @@ pub struct StoredAttachment {
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
-    /// The bytes, base64.
-    pub content_base64: String,
+    /// The object holding the bytes (`GET /v1/objects/{id}/url` downloads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<ObjectId>,
+    /// The bytes, base64, while the request is checked, before they are stored as an object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_base64: Option<String>,
 }
 
 /// Everything of an outbound email that its `messages` row does not hold.
@@ -121,23 +123,14 @@ impl EmailContent {
         self.to.iter().chain(&self.cc).chain(&self.bcc)
     }
 
-    /// The email as an adapter sends it, under IRISX's message id.
-    pub fn outbound(&self, message_id: &str, tags: &[String]) -> Result<OutboundEmail, FieldError> {
+    /// The email as an adapter sends it, under IRISX's message id, with its attachments' bytes.
+    pub fn outbound(
+        &self,
+        message_id: &str,
+        tags: &[String],
+        attachments: Vec<Attachment>,
+    ) -> Result<OutboundEmail, FieldError> {
         let list = |v: &[Address]| v.iter().map(Address::mailbox).collect::<Result<Vec<_>, _>>();
-        let attachments = self
-            .attachments
-            .iter()
-            .map(|a| {
-                let content = B64
-                    .decode(&a.content_base64)
-                    .map_err(|e| FieldError::new("attachments", "invalid_base64", e.to_string()))?;
-                Ok(Attachment {
-                    filename: a.filename.clone(),
-                    content_type: a.content_type.clone(),
-                    content: Bytes::from(content),
-                })
-            })
-            .collect::<Result<Vec<_>, FieldError>>()?;
         Ok(OutboundEmail {
             message_id: message_id.to_owned(),
             from: self.from.mailbox()?,

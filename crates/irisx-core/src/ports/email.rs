@@ -73,6 +73,8 @@ pub trait EmailStore: Send + Sync + 'static {
         event: &Event,
         task: &NewTask,
     ) -> StoreResult<()>;
+    /// Stores a received email (its message row and its content) with its `email.received` event.
+    async fn create_inbound_email(&self, message: &Message, content: &EmailContent, event: &Event) -> StoreResult<()>;
     /// An email's content (any tenant: the worker; callers check the message's tenant first).
     async fn get_email_content(&self, message: &MessageId) -> StoreResult<EmailContent>;
     /// The enabled email routes (with their enabled email accounts) serving `domain` (a route for

@@ -19,7 +19,7 @@ use crate::id::{
 use crate::page::{Page, PageRequest};
 use crate::sms::DeliveryStatus;
 use crate::sms::model::{
-    Attempt, Channel, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange, UsageRecord,
+    Attempt, Channel, Direction, Event, Message, OptOut, PhoneNumber, ProviderAccount, Route, StatusChange, UsageRecord,
 };
 use crate::sms::provider::StatusUpdate;
 use crate::task::NewTask;
@@ -30,6 +30,8 @@ use crate::webhook::model::{WebhookAttemptLog, WebhookDelivery, WebhookEndpoint}
 pub struct MessageFilter {
     /// Only this channel.
     pub channel: Option<Channel>,
+    /// Only sent (outbound) or only received (inbound) messages.
+    pub direction: Option<Direction>,
     /// Only this status.
     pub status: Option<DeliveryStatus>,
     /// Only to this address.

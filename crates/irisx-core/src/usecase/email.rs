@@ -2,19 +2,24 @@
 //! with its content beside it), its `email.queued` event and its `SendEmailV1` task. Suppressed recipients
 //! are refused here, before any provider is called. Reads, lists and cancellation are the messaging ones.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::Platform;
 use super::email_input::{PartsInput, check_parts};
+use super::objects::{self, NewObject};
 use super::principal::{Need, TenantPrincipal};
 use super::sms::{check_callback, check_options};
 use crate::domain::{Role, Scope};
+use crate::email::Attachment;
 use crate::email::content::EmailContent;
 use crate::error::{CoreError, FieldError};
 use crate::id::{MessageId, TenantId};
 use crate::page::{Page, PageRequest};
 use crate::ports::messaging::MessageFilter;
+use crate::ports::objects::ObjectPurpose;
 use crate::sms::DeliveryStatus;
 use crate::sms::model::{Attempt, Channel, Direction, Event, Message, StatusChange};
 use crate::task::{NewTask, SendEmailV1, Task};
@@ -148,9 +153,10 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: EmailInput) -> Resu
             "variables go with a template_id",
         ));
     }
-    let content = check(&input, now)?;
+    let mut content = check(&input, now)?;
     check_callback(p, input.status_callback.as_deref()).await?;
     refuse_suppressed(p, by.tenant_id(), &content).await?;
+    store_attachments(p, by.tenant_id(), &mut content).await?;
     let message = Message {
         id: MessageId::new(),
         tenant_id: by.tenant_id().clone(),
@@ -196,6 +202,57 @@ pub async fn send(p: &Platform, by: &TenantPrincipal, input: EmailInput) -> Resu
     p.email.create_email(&message, &content, &event, &task).await?;
     p.outbox_wake.notify_one();
     Ok(message)
+}
+
+/// Moves each attachment's bytes to the object store, leaving its object id in the content. Runs before the
+/// email is stored, so an accepted email's attachments are always there.
+async fn store_attachments(p: &Platform, tenant: &TenantId, content: &mut EmailContent) -> Result<(), CoreError> {
+    for a in &mut content.attachments {
+        let Some(b64) = a.content_base64.take() else {
+            continue;
+        };
+        let bytes = B64
+            .decode(b64)
+            .map_err(|_| CoreError::field("attachments", "invalid_base64", "the content must be base64"))?;
+        let object = objects::store(
+            p,
+            tenant,
+            NewObject {
+                purpose: ObjectPurpose::EmailAttachment,
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                bytes: bytes.into(),
+            },
+        )
+        .await?;
+        a.object_id = Some(object.id);
+    }
+    Ok(())
+}
+
+/// The attachments of a stored email with their bytes, as an adapter sends them.
+pub async fn attachment_bytes(
+    p: &Platform,
+    tenant: &TenantId,
+    content: &EmailContent,
+) -> Result<Vec<Attachment>, CoreError> {
+    let mut out = Vec::with_capacity(content.attachments.len());
+    for a in &content.attachments {
+        let bytes = match (&a.object_id, &a.content_base64) {
+            (Some(id), _) => objects::bytes(p, tenant, id).await?,
+            (None, Some(b64)) => B64
+                .decode(b64)
+                .map_err(|e| CoreError::internal(format!("a stored attachment is not base64: {e}")))?
+                .into(),
+            (None, None) => return Err(CoreError::internal("a stored attachment has no bytes")),
+        };
+        out.push(Attachment {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            content: bytes,
+        });
+    }
+    Ok(out)
 }
 
 /// An email with its content, attempts, status history and events.

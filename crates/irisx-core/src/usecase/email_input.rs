@@ -158,12 +158,108 @@ fn attachment_ok(c: &mut Checks, i: usize, a: &AttachmentInput) -> Option<Stored
         B64.decode(&a.content_base64)
             .map_err(|_| FieldError::new(field("content"), "invalid_base64", "the content must be base64")),
     )?;
+    let content_type = a.content_type.to_ascii_lowercase();
+    let sniffed = sniff(&bytes);
+    if sniffed.is_some_and(|s| s.executable) {
+        c.push(FieldError::new(
+            field("content"),
+            "blocked_file_type",
+            "executable and script files are not sent, whatever their name",
+        ));
+    } else if SNIFFED_TYPES.contains(&content_type.as_str()) && sniffed.is_none_or(|s| s.media_type != content_type) {
+        c.push(FieldError::new(
+            field("content_type"),
+            "content_type_mismatch",
+            format!("the content is not {content_type}"),
+        ));
+    }
     Some(StoredAttachment {
         filename: a.filename.clone(),
-        content_type: a.content_type.to_ascii_lowercase(),
+        content_type,
         size: bytes.len() as u64,
-        content_base64: a.content_base64.clone(),
+        object_id: None,
+        content_base64: Some(a.content_base64.clone()),
     })
+}
+
+/// A format recognised by its first bytes.
+#[derive(Debug, Clone, Copy)]
+struct Magic {
+    prefix: &'static [u8],
+    media_type: &'static str,
+    executable: bool,
+}
+
+const MAGIC: &[Magic] = &[
+    Magic {
+        prefix: b"MZ",
+        media_type: "application/vnd.microsoft.portable-executable",
+        executable: true,
+    },
+    Magic {
+        prefix: b"\x7fELF",
+        media_type: "application/x-executable",
+        executable: true,
+    },
+    Magic {
+        prefix: b"\xcf\xfa\xed\xfe",
+        media_type: "application/x-mach-binary",
+        executable: true,
+    },
+    Magic {
+        prefix: b"\xfe\xed\xfa\xcf",
+        media_type: "application/x-mach-binary",
+        executable: true,
+    },
+    Magic {
+        prefix: b"#!",
+        media_type: "text/x-shellscript",
+        executable: true,
+    },
+    Magic {
+        prefix: b"\x89PNG\r\n\x1a\n",
+        media_type: "image/png",
+        executable: false,
+    },
+    Magic {
+        prefix: b"\xff\xd8\xff",
+        media_type: "image/jpeg",
+        executable: false,
+    },
+    Magic {
+        prefix: b"GIF87a",
+        media_type: "image/gif",
+        executable: false,
+    },
+    Magic {
+        prefix: b"GIF89a",
+        media_type: "image/gif",
+        executable: false,
+    },
+    Magic {
+        prefix: b"%PDF-",
+        media_type: "application/pdf",
+        executable: false,
+    },
+    Magic {
+        prefix: b"PK\x03\x04",
+        media_type: "application/zip",
+        executable: false,
+    },
+];
+
+/// Declared types whose bytes must agree (a `.pdf` that is not a PDF is refused).
+const SNIFFED_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "application/pdf",
+    "application/zip",
+];
+
+/// The format the bytes start with, if IRISX knows it.
+fn sniff(bytes: &[u8]) -> Option<Magic> {
+    MAGIC.iter().copied().find(|m| bytes.starts_with(m.prefix))
 }
 
 /// Checks the parts and returns them as stored, or pushes every bad field.
@@ -278,6 +374,79 @@ mod tests {
         }
     }
 
+    fn with_attachment(filename: &str, content_type: &str, bytes: &[u8]) -> PartsInput {
+        PartsInput {
+            attachments: vec![AttachmentInput {
+                filename: filename.into(),
+                content_type: content_type.into(),
+                content_base64: B64.encode(bytes),
+            }],
+            ..input()
+        }
+    }
+
+    #[rstest::rstest]
+    #[case::a_windows_program_named_as_text(
+        "notes.txt",
+        "text/plain",
+        b"MZ\x90\x00\x03",
+        "attachments[0].content",
+        "blocked_file_type"
+    )]
+    #[case::a_linux_program(
+        "data.bin",
+        "application/octet-stream",
+        b"\x7fELF\x02\x01",
+        "attachments[0].content",
+        "blocked_file_type"
+    )]
+    #[case::a_script(
+        "run.txt",
+        "text/plain",
+        b"#!/bin/sh\nrm -rf /",
+        "attachments[0].content",
+        "blocked_file_type"
+    )]
+    #[case::text_declared_as_pdf(
+        "invoice.pdf",
+        "application/pdf",
+        b"hello",
+        "attachments[0].content_type",
+        "content_type_mismatch"
+    )]
+    #[case::a_jpeg_declared_as_png(
+        "a.png",
+        "image/png",
+        b"\xff\xd8\xff\xe0",
+        "attachments[0].content_type",
+        "content_type_mismatch"
+    )]
+    fn an_attachment_whose_bytes_are_a_program_or_contradict_its_type_is_refused(
+        #[case] filename: &str,
+        #[case] content_type: &str,
+        #[case] bytes: &[u8],
+        #[case] field: &str,
+        #[case] code: &str,
+    ) {
+        assert_eq!(
+            errors(&with_attachment(filename, content_type, bytes)),
+            vec![(field.to_owned(), code.to_owned())]
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::a_real_png("a.png", "image/png", b"\x89PNG\r\n\x1a\n\x00\x00")]
+    #[case::a_real_pdf("a.pdf", "application/pdf", b"%PDF-1.7\n")]
+    #[case::plain_text("a.txt", "text/plain", b"hello")]
+    #[case::unknown_bytes_of_an_unchecked_type("a.csv", "text/csv", b"a,b\n1,2")]
+    fn an_attachment_whose_bytes_agree_with_its_type_passes(
+        #[case] filename: &str,
+        #[case] content_type: &str,
+        #[case] bytes: &[u8],
+    ) {
+        assert!(errors(&with_attachment(filename, content_type, bytes)).is_empty());
+    }
+
     #[test]
     fn a_plain_email_passes() {
         assert!(errors(&input()).is_empty());
@@ -300,10 +469,11 @@ mod tests {
             ("subject", "invalid_subject"),
             ("headers.Subject", "reserved_header"),
             ("attachments[0].filename", "blocked_file_type"),
+            ("attachments[0].content", "blocked_file_type"),
         ] {
             assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} not in {got:?}");
         }
-        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got.len(), 5, "{got:?}");
     }
 
     #[test]

@@ -8,9 +8,11 @@ pub mod accounts;
 pub mod api_keys;
 pub mod auth;
 pub mod email;
+pub mod email_inbound;
 pub mod email_input;
 pub mod email_templates;
 pub mod email_tracking;
+pub mod objects;
 pub mod principal;
 pub mod rate;
 pub mod receipts;
@@ -31,7 +33,7 @@ use crate::domain::Plan;
 use crate::ports::cache::{Cache, Rate};
 use crate::ports::email::EmailStore;
 use crate::ports::messaging::MessagingStore;
-use crate::ports::objects::Objects;
+use crate::ports::objects::{ObjectIndex, Objects};
 use crate::ports::providers::ProviderFactory;
 use crate::ports::store::Store;
 use crate::ports::webhooks::WebhookSender;
@@ -46,6 +48,8 @@ pub struct Platform {
     pub email: Arc<dyn EmailStore>,
     /// Attachments, recordings and exports: a local directory or an S3 bucket.
     pub objects: Arc<dyn Objects>,
+    /// The records of stored objects (the same database).
+    pub object_index: Arc<dyn ObjectIndex>,
     /// Seals provider credentials at rest.
     pub secrets: SecretBox,
     /// Builds vendor adapters.

@@ -278,12 +278,22 @@ impl EmailProvider for SendGrid {
         };
         verify_basic(req, user, password)?;
         let parts = multipart::parse(req.header("content-type"), &req.body)?;
-        if multipart::field(&parts, "email").is_some() {
-            return Err(CallbackError::Malformed(
-                "raw MIME posts are not read: turn off \"POST the raw, full MIME message\" in Inbound Parse".into(),
-            ));
+        match parts.iter().find(|p| p.name == "email") {
+            // "POST the raw, full MIME message": the message itself, with the envelope beside it.
+            Some(raw) => {
+                let envelope: Value = multipart::field(&parts, "envelope")
+                    .and_then(|e| serde_json::from_str(&e).ok())
+                    .unwrap_or(Value::Null);
+                let to: Vec<String> = envelope["to"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(string)
+                    .collect();
+                irisx_core::email::mime::parse(&raw.data, &to).map_err(CallbackError::Malformed)
+            }
+            None => inbound(&parts),
         }
-        inbound(&parts)
     }
 }
 

@@ -5,7 +5,7 @@ use irisx_core::page::{Page, PageRequest};
 use irisx_core::ports::messaging::MessageFilter;
 use irisx_core::ports::store::StoreError;
 use irisx_core::sms::DeliveryStatus;
-use irisx_core::sms::model::{Channel, OptOut};
+use irisx_core::sms::model::{Channel, Direction, OptOut};
 use irisx_core::sms::provider::StatusUpdate;
 use irisx_core::task::{NewTask, Task, TaskState, TenantPurgeV1};
 use time::Duration;
@@ -255,6 +255,16 @@ pub async fn messages_list_newest_first_across_pages_with_status_address_tag_and
         ..Default::default()
     };
     assert!(list(f).await.is_empty());
+    let f = MessageFilter {
+        direction: Some(Direction::Inbound),
+        ..Default::default()
+    };
+    assert!(list(f).await.is_empty(), "every message here was sent");
+    let f = MessageFilter {
+        direction: Some(Direction::Outbound),
+        ..Default::default()
+    };
+    assert_eq!(list(f).await.len(), made.len());
     let f = MessageFilter {
         created_from: Some(made[1].created_at),
         created_to: Some(made[3].created_at),

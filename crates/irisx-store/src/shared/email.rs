@@ -25,6 +25,26 @@ macro_rules! email_sql {
             tx.commit().await.map_err(db_err)
         }
 
+        /// Stores a received email's message row, its content and its `email.received` event together.
+        pub(crate) async fn create_inbound_email(
+            pool: &Pool<Db>,
+            m: &Message,
+            content: &EmailContent,
+            e: &Event,
+        ) -> StoreResult<()> {
+            let mut tx = begin_write(pool).await.map_err(db_err)?;
+            insert_message(&mut tx, m, None).await?;
+            sqlx::query("INSERT INTO email_messages (message_id, tenant_id, content) VALUES ($1, $2, $3)")
+                .bind(m.id.as_str())
+                .bind(m.tenant_id.as_str())
+                .bind(sqlx::types::Json(content))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            insert_event(&mut tx, e).await?;
+            tx.commit().await.map_err(db_err)
+        }
+
         /// An email's content.
         pub(crate) async fn get_email_content(pool: &Pool<Db>, id: &MessageId) -> StoreResult<EmailContent> {
             let row = sqlx::query("SELECT content FROM email_messages WHERE message_id = $1")

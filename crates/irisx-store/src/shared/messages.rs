@@ -219,7 +219,8 @@ macro_rules! message_sql {
                 r"SELECT * FROM messages WHERE tenant_id = $1 AND ($2 IS NULL OR channel = $2)
                   AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR to_addr = $4) AND ($5 IS NULL OR from_addr = $5)
                   AND ($6 IS NULL OR tags_search LIKE $6 ESCAPE '\') AND ($7 IS NULL OR created_at >= $7)
-                  AND ($8 IS NULL OR created_at < $8) AND ($9 IS NULL OR id < $9) ORDER BY id DESC LIMIT $10",
+                  AND ($8 IS NULL OR created_at < $8) AND ($9 IS NULL OR id < $9) AND ($11 IS NULL OR direction = $11)
+                  ORDER BY id DESC LIMIT $10",
             )
             .bind(tenant.as_str())
             .bind(f.channel.map(|c| c.as_str()))
@@ -231,6 +232,7 @@ macro_rules! message_sql {
             .bind(f.created_to.map(ts))
             .bind(page.cursor.as_deref())
             .bind(fetch)
+            .bind(f.direction.map(|d| d.as_str()))
             .fetch_all(pool)
             .await
             .map_err(db_err)?;

@@ -19,6 +19,7 @@ pub(crate) mod ledger;
 pub(crate) mod messages;
 pub(crate) mod msg_worker;
 pub(crate) mod numbers;
+pub(crate) mod objects;
 pub(crate) mod tenants;
 pub(crate) mod users;
 pub(crate) mod webhook_ops;
@@ -35,12 +36,13 @@ pub(crate) mod prelude {
     pub(crate) use irisx_core::email::content::EmailContent;
     pub(crate) use irisx_core::email::template::{EmailTemplate, Parts as TemplateParts};
     pub(crate) use irisx_core::id::{
-        AdminSessionId, AdminUserId, ApiKeyId, EventId, MessageId, PhoneNumberId, ProviderAccountId, RouteId,
+        AdminSessionId, AdminUserId, ApiKeyId, EventId, MessageId, ObjectId, PhoneNumberId, ProviderAccountId, RouteId,
         SessionId, StatusChangeId, TaskId, TemplateId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
     pub(crate) use irisx_core::ports::messaging::{EventFilter, MessageFilter, NumberPatch, SentRecord, UsageTotal};
+    pub(crate) use irisx_core::ports::objects::StoredObject;
     pub(crate) use irisx_core::ports::store::{
         ApiKeyContext, IdempotencyRecord, SessionContext, StoreError, StoreResult, TenantFilter, TenantPatch,
         UserFilter, UserPatch,
@@ -104,6 +106,7 @@ macro_rules! shared_sql {
         $crate::shared::webhook_ops::webhook_ops_sql!();
         $crate::shared::email::email_sql!();
         $crate::shared::email_templates::email_template_sql!();
+        $crate::shared::objects::object_sql!();
     };
 }
 pub(crate) use shared_sql;
