@@ -249,3 +249,28 @@ pub async fn save_recording(
     p.calls.create_recording(&recording).await?;
     Ok((recording, object))
 }
+
+/// Sets (or, with `None`, clears) the voice URL of one of the caller's numbers: calls to the number fetch
+/// their document there.
+#[tracing::instrument(skip_all, fields(tenant_id = %by.tenant_id()))]
+pub async fn set_voice_url(
+    p: &Platform,
+    by: &TenantPrincipal,
+    id: &crate::id::PhoneNumberId,
+    url: Option<&str>,
+) -> Result<Option<String>, CoreError> {
+    by.authorize(super::accounts::MANAGE)?;
+    check_url(p, "voice_url", url).await?;
+    p.calls.set_voice_url(by.tenant_id(), id, url).await?;
+    Ok(url.map(str::to_owned))
+}
+
+/// The voice URL of one of the caller's numbers.
+pub async fn voice_url(
+    p: &Platform,
+    by: &TenantPrincipal,
+    id: &crate::id::PhoneNumberId,
+) -> Result<Option<String>, CoreError> {
+    by.authorize(super::accounts::MANAGE)?;
+    Ok(p.calls.voice_url(by.tenant_id(), id).await?)
+}

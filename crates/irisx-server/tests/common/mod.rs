@@ -5,6 +5,7 @@
 
 pub mod email;
 pub mod receiver;
+pub mod sipp;
 pub mod sms;
 pub mod world;
 
@@ -81,6 +82,9 @@ impl TestEnv {
             ("IRISX_DATA_DIR".to_owned(), dir.path().display().to_string()),
             ("IRISX_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("IRISX_LOG_LEVEL".to_owned(), "info".to_owned()),
+            // The voice engine on loopback and a free port, so parallel tests never meet on 5060.
+            ("IRISX_VOICE__SIP_BIND".to_owned(), "127.0.0.1".to_owned()),
+            ("IRISX_VOICE__SIP_PORT".to_owned(), "0".to_owned()),
         ];
         let (mut pg, mut nats) = (None, None);
         if profile == Profile::Services {
