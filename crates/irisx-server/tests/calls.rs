@@ -196,3 +196,51 @@ async fn a_trunk_answering_503_fails_over_to_the_next_and_486_ends_the_call_busy
         failover_and_busy(profile).await;
     }
 }
+
+/// Polls a call until it is in progress, within 10 s.
+async fn in_progress(api: &Api, token: &str, id: &str) {
+    let started = Instant::now();
+    loop {
+        let c = api.get(&format!("/v1/calls/{id}"), Auth::Bearer(token)).await.expect(200);
+        if c["status"] == "in-progress" {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the call was never answered: {c}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn live_calls_are_redirected_and_hung_up(profile: Profile) {
+    let (env, server, staff) = start(profile).await;
+    let api = server.api();
+    let long = r#"<Response><Pause length="20"/><Say>Still here.</Say></Response>"#;
+    let answer = ["-key", "codec", "0", "-key", "codec_name", "PCMU"];
+    for (tag, change) in [
+        ("voice-r", json!({"document": "<Response><Say>Goodbye.</Say><Hangup/></Response>"})),
+        ("voice-h", json!({"status": "completed"})),
+    ] {
+        let token = tenant(&api, &staff, tag).await;
+        let carrier = Sipp::start("uas_answer.xml", &answer);
+        trunk(&api, &token, "carrier", carrier.port, 6_000).await;
+        let body = json!({"to": "+15551230000", "from": "+15559870000", "document": long});
+        let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+        let id = call["id"].as_str().unwrap();
+        in_progress(&api, &token, id).await;
+        api.post(&format!("/v1/calls/{id}"), Auth::Bearer(&token), change).await.expect(200);
+        carrier.expect_success().await;
+        let c = rated(&api, &token, id).await;
+        assert_eq!(c["status"], "completed", "{c}");
+        assert!(c["duration_secs"].as_i64().unwrap() < 10, "the change ended the 20 s pause early: {c}");
+        api.post(&format!("/v1/calls/{id}"), Auth::Bearer(&token), json!({"status": "completed"}))
+            .await
+            .expect(409);
+    }
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_live_call_is_redirected_to_a_new_document_or_hung_up_through_the_api() {
+    for profile in profiles("calls live control") {
+        live_calls_are_redirected_and_hung_up(profile).await;
+    }
+}

@@ -58,6 +58,12 @@ macro_rules! impl_call_store {
             ) -> StoreResult<bool> {
                 record_cdr(&self.pool, c, usage, e, task).await
             }
+            async fn request_control(&self, t: &TenantId, id: &CallId, control: &str) -> StoreResult<()> {
+                request_control(&self.pool, t, id, control).await
+            }
+            async fn take_control(&self, id: &CallId) -> StoreResult<Option<String>> {
+                take_control(&self.pool, id).await
+            }
             async fn create_recording(&self, r: &CallRecording) -> StoreResult<()> {
                 create_recording(&self.pool, r).await
             }

@@ -129,5 +129,6 @@ mod calls {
         agent_user_names_are_unique_across_tenants,
         a_calls_cdr_records_its_usage_and_completes_its_task_once,
         a_dialled_number_leads_to_its_tenant_and_voice_url,
+        a_change_to_a_live_call_is_taken_once,
     );
 }

@@ -1,6 +1,7 @@
 //! Running a call's documents: fetched from the tenant's URL (a signed POST, as webhooks are, through the
 //! SSRF-safe sender) or given inline, parsed and executed by `irisx_voice::control`; an action or a redirect
-//! fetches the next one with its parameters (`Digits`, `RecordingUrl`, `DialCallStatus` ...).
+//! fetches the next one with its parameters (`Digits`, `RecordingUrl`, `DialCallStatus` ...); a tenant's
+//! redirect stops the running document and runs the new one.
 //!
 //! The request body is JSON with TwiML's field names (`CallSid`, `AccountSid`, `From`, `To`, `CallStatus`,
 //! `Direction`, then the action's parameters), signed with the tenant's status-callback secret under the
@@ -20,6 +21,7 @@ use irisx_core::webhook::WebhookUrl;
 use irisx_voice::control::{self, CallContext, ControlEnv, Next};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 
 use crate::voice::VoiceRuntime;
 
@@ -86,6 +88,7 @@ pub(crate) async fn run(
     call: &Call,
     leg: &CallRef,
     answered: bool,
+    redirects: &mut mpsc::UnboundedReceiver<(Option<String>, Option<String>)>,
 ) -> Result<(), String> {
     let env = Env {
         p,
@@ -105,6 +108,9 @@ pub(crate) async fn run(
     let mut inline = call.document.clone();
     let mut params = Vec::new();
     for _ in 0..MAX_DOCUMENTS {
+        if let Ok((to, doc)) = redirects.try_recv() {
+            (url, inline, params) = (to.or(url), doc, Vec::new());
+        }
         let xml = match inline.take() {
             Some(doc) => doc,
             None => {
@@ -113,7 +119,14 @@ pub(crate) async fn run(
             }
         };
         let verbs = control::parse(&xml).map_err(|e| format!("the document is refused: {e}"))?;
-        match control::run(&mut ctx, &verbs).await {
+        let outcome = tokio::select! {
+            done = control::run(&mut ctx, &verbs) => done,
+            Some((to, doc)) = redirects.recv() => {
+                (url, inline, params) = (to.or(url), doc, Vec::new());
+                continue;
+            }
+        };
+        match outcome {
             Ok(Next::Ended) => return Ok(()),
             Ok(Next::Fetch { url: next, params: given }) => {
                 if let Some(next) = next {

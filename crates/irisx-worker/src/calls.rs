@@ -1,7 +1,8 @@
 //! The call orchestrator on a voice node: `call.create` routes a queued call over the tenant's trunks (the
 //! cheapest for the destination first) and originates it; each live call then has a supervisor that turns
 //! the engine's events into the call's states and events, runs its documents once it is answered, and at
-//! hangup writes the final state with a `cdr.create` task. Incoming calls to a tenant's number run the
+//! hangup writes the final state with a `cdr.create` task. A tenant's hang-up or redirect of a live call is
+//! left in the ledger and taken by the call's supervisor. Incoming calls to a tenant's number run the
 //! number's voice URL.
 //!
 //! A call is dialled at most once: the task is completed with the `initiated` state before the engine is
@@ -11,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use irisx_core::CoreError;
-use irisx_core::calls::{Call, CallStatus};
-use irisx_core::id::{SipTrunkId, TaskId};
+use irisx_core::calls::{Call, CallControl, CallStatus};
+use irisx_core::id::{CallId, SipTrunkId, TaskId};
 use irisx_core::ports::calls::CallUpdate;
 use irisx_core::ports::voice::{
-    CallEvent, CallHandle, Destination, HangupCause, IncomingCall, Originate, TrunkTarget, VoiceError,
+    CallEvent, CallHandle, CallRef, Destination, HangupCause, IncomingCall, Originate, TrunkTarget, VoiceError,
 };
 use irisx_core::sms::model::Direction;
 use irisx_core::task::{CreateCallV1, CreateCdrV1, NewTask, Task};
@@ -158,10 +159,14 @@ async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: 
     let shared = Arc::new(Mutex::new(call));
     let (answered_tx, answered_rx) = oneshot::channel();
     let watcher = tokio::spawn(watch(p.clone(), shared.clone(), handle.events, rates, answered_tx));
+    let (redirect_tx, mut redirects) = mpsc::unbounded_channel();
+    let call_id = shared.lock().unwrap_or_else(|e| e.into_inner()).id.clone();
+    let poller = tokio::spawn(take_controls(p.clone(), rt.clone(), call_id, handle.call.clone(), redirect_tx));
     let should_run = inbound || answered_rx.await.is_ok();
     if should_run {
         let snapshot = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Err(reason) = crate::call_docs::run(&p, &rt, &snapshot, &handle.call, !inbound).await {
+        let ran = crate::call_docs::run(&p, &rt, &snapshot, &handle.call, !inbound, &mut redirects).await;
+        if let Err(reason) = ran {
             tracing::info!(call_id = %snapshot.id, reason, "the call's document failed");
             fail(&mut shared.lock().unwrap_or_else(|e| e.into_inner()), "document_error", &reason);
             if let Err(e) = rt.engine.hangup(&handle.call).await {
@@ -176,8 +181,46 @@ async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: 
             (HangupCause::Failed, None)
         }
     };
+    poller.abort();
     let mut call = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
     end(&p, &mut call, Some(ended), None).await;
+}
+
+/// How often a supervisor looks for the tenant's changes to its call.
+const CONTROL_POLL: Duration = Duration::from_millis(250);
+
+/// Applies the tenant's changes to a live call until aborted: a hang-up at once, a redirect through the
+/// document runner.
+async fn take_controls(
+    p: Arc<Platform>,
+    rt: Arc<VoiceRuntime>,
+    id: CallId,
+    leg: CallRef,
+    redirects: mpsc::UnboundedSender<(Option<String>, Option<String>)>,
+) {
+    let mut tick = tokio::time::interval(CONTROL_POLL);
+    loop {
+        tick.tick().await;
+        let text = match p.calls.take_control(&id).await {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(call_id = %id, error = %e, "cannot read the call's pending change");
+                continue;
+            }
+        };
+        match serde_json::from_str::<CallControl>(&text) {
+            Ok(CallControl::Hangup) => {
+                if let Err(e) = rt.engine.hangup(&leg).await {
+                    tracing::debug!(call_id = %id, error = %e, "hanging up on the tenant's request");
+                }
+            }
+            Ok(CallControl::Redirect { url, document }) => {
+                let _ = redirects.send((url, document));
+            }
+            Err(e) => tracing::error!(call_id = %id, error = %e, "an unreadable pending change"),
+        }
+    }
 }
 
 /// Turns events into states until the hangup, which it returns.

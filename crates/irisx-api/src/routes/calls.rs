@@ -1,4 +1,4 @@
-//! Calls under `/v1/calls`: place one (202, placed by a voice node), read and list them, cancel a queued one,
+//! Calls under `/v1/calls`: place one (202, placed by a voice node), read and list them, end or redirect one,
 //! and list a call's recordings (downloaded through `/v1/objects/{id}/url`).
 
 use axum::Json;
@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use irisx_core::calls::{Call, CallRecording, CallStatus};
 use irisx_core::id::{CallId, ObjectId, RecordingId, SipTrunkId};
 use irisx_core::sms::model::Direction;
-use irisx_core::usecase::calls::{self, CallInput};
+use irisx_core::usecase::calls::{self, CallChange, CallInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -115,12 +115,16 @@ impl From<Call> for CallOut {
     }
 }
 
-/// A change to a call: `{"status": "canceled"}` cancels a queued call.
+/// A change to a call: end it (`status`), or redirect it to a new document (`url` or `document`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallUpdateIn {
-    /// `canceled`.
-    pub status: String,
+    /// `canceled` or `completed`: a queued call is canceled, a live one hung up.
+    pub status: Option<String>,
+    /// Run the document at this URL instead of the current one.
+    pub url: Option<String>,
+    /// Run this inline document instead of the current one.
+    pub document: Option<String>,
 }
 
 /// A recording of a call.
@@ -196,7 +200,8 @@ async fn get(
     Ok(Json(calls::get(&st.platform, &p, &path_id(&id, "call")?).await?.into()))
 }
 
-/// Change a call: `{"status": "canceled"}` cancels a call still queued (409 once it is placed).
+/// Change a call: `{"status": "completed"}` hangs a live call up (a queued one is canceled); `{"url": …}` or
+/// `{"document": …}` redirects it to a new document. A call that has ended answers 409.
 #[utoipa::path(post, path = "/v1/calls/{id}", tag = "calls", params(("id" = String, Path)), request_body = CallUpdateIn,
     security(("bearer" = []), ("api_key" = ["calls:write"])),
     responses((status = 200, body = CallOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -206,11 +211,12 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<CallUpdateIn>,
 ) -> ApiResult<Json<CallOut>> {
-    let id = path_id(&id, "call")?;
-    if b.status != "canceled" {
-        return Err(irisx_core::CoreError::field("status", "unsupported_change", "`canceled` is the change a call takes").into());
-    }
-    Ok(Json(calls::cancel(&st.platform, &p, &id).await?.into()))
+    let change = CallChange {
+        status: b.status,
+        url: b.url,
+        document: b.document,
+    };
+    Ok(Json(calls::update(&st.platform, &p, &path_id(&id, "call")?, change).await?.into()))
 }
 
 /// A call's recordings, oldest first.

@@ -4,5 +4,5 @@
 pub mod model;
 pub mod rating;
 
-pub use model::{Agent, Call, CallRecording, CallStatus, SipTrunk, TrunkRate, TrunkTransport};
+pub use model::{Agent, Call, CallControl, CallRecording, CallStatus, SipTrunk, TrunkRate, TrunkTransport};
 pub use rating::{BillingIncrements, VoicePolicy};

@@ -206,3 +206,18 @@ pub struct CallRecording {
     /// Created at.
     pub created_at: OffsetDateTime,
 }
+
+/// A tenant's change to a live call, left in the ledger for the voice node supervising it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CallControl {
+    /// End the call.
+    Hangup,
+    /// Stop the current document and run this one instead.
+    Redirect {
+        /// Where to fetch it.
+        url: Option<String>,
+        /// Or the document itself.
+        document: Option<String>,
+    },
+}

@@ -84,6 +84,12 @@ pub trait CallStore: Send + Sync + 'static {
         task: &TaskId,
     ) -> StoreResult<bool>;
 
+    /// Leaves a change (JSON) for a live call of the tenant, for the voice node supervising it; `NotFound`
+    /// when the call is not live.
+    async fn request_control(&self, tenant: &TenantId, id: &CallId, control: &str) -> StoreResult<()>;
+    /// Takes (and clears) the change left for a call.
+    async fn take_control(&self, id: &CallId) -> StoreResult<Option<String>>;
+
     /// Stores a recording's row (its bytes are in the object store already).
     async fn create_recording(&self, recording: &CallRecording) -> StoreResult<()>;
     /// A tenant's recordings of a call, oldest first.

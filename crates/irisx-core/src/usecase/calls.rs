@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::Platform;
 use super::objects::{self, NewObject};
 use super::principal::{Need, TenantPrincipal};
-use crate::calls::{Call, CallRecording, CallStatus};
+use crate::calls::{Call, CallControl, CallRecording, CallStatus};
 use crate::domain::{Role, Scope};
 use crate::error::{CoreError, FieldError};
 use crate::id::{CallId, RecordingId, TenantId};
@@ -68,7 +68,22 @@ fn check(p: &Platform, input: &CallInput) -> Result<(E164, E164), CoreError> {
             format!("destinations starting with {prefix} may not be called"),
         ));
     }
-    match (&input.url, &input.document) {
+    check_document(&mut c, input.url.as_deref(), input.document.as_deref());
+    if let Some(t) = input.timeout
+        && !(1..=MAX_TIMEOUT_SECS).contains(&t)
+    {
+        c.push(FieldError::new("timeout", "out_of_range", format!("1 to {MAX_TIMEOUT_SECS} seconds")));
+    }
+    c.finish()?;
+    match (to, from) {
+        (Some(to), Some(from)) => Ok((to, from)),
+        _ => Err(CoreError::internal("checks passed without numbers")),
+    }
+}
+
+/// Exactly one of a document URL and an inline document, each of valid form.
+fn check_document(c: &mut Checks, url: Option<&str>, document: Option<&str>) {
+    match (url, document) {
         (Some(_), Some(_)) | (None, None) => c.push(FieldError::new(
             "url",
             "document_required",
@@ -84,16 +99,6 @@ fn check(p: &Platform, input: &CallInput) -> Result<(E164, E164), CoreError> {
                 c.push(FieldError::new("document", "invalid_document", "1 byte to 64 KiB of XML"));
             }
         }
-    }
-    if let Some(t) = input.timeout
-        && !(1..=MAX_TIMEOUT_SECS).contains(&t)
-    {
-        c.push(FieldError::new("timeout", "out_of_range", format!("1 to {MAX_TIMEOUT_SECS} seconds")));
-    }
-    c.finish()?;
-    match (to, from) {
-        (Some(to), Some(from)) => Ok((to, from)),
-        _ => Err(CoreError::internal("checks passed without numbers")),
     }
 }
 
@@ -203,6 +208,64 @@ pub async fn cancel(p: &Platform, by: &TenantPrincipal, id: &CallId) -> Result<C
         })
         .await?;
     Ok(call)
+}
+
+/// A tenant's change to one of its calls.
+#[derive(Debug, Clone, Default)]
+pub struct CallChange {
+    /// `canceled` or `completed`: end the call (a queued one is canceled, a live one hung up).
+    pub status: Option<String>,
+    /// Redirect the call to the document at this URL.
+    pub url: Option<String>,
+    /// Redirect the call to this inline document.
+    pub document: Option<String>,
+}
+
+fn check_change(change: &CallChange) -> Result<Option<CallControl>, CoreError> {
+    let redirect = change.url.is_some() || change.document.is_some();
+    let mut c = Checks::new();
+    match change.status.as_deref() {
+        Some("canceled" | "completed") if !redirect => {}
+        Some(_) if redirect => c.push(FieldError::new("status", "conflicting_change", "end the call or redirect it, not both")),
+        Some(_) => c.push(FieldError::new("status", "invalid_status", "`canceled` or `completed`")),
+        None if !redirect => c.push(FieldError::new("status", "change_required", "give a status, a url or a document")),
+        None => check_document(&mut c, change.url.as_deref(), change.document.as_deref()),
+    }
+    c.finish()?;
+    Ok(redirect.then(|| CallControl::Redirect {
+        url: change.url.clone(),
+        document: change.document.clone(),
+    }))
+}
+
+/// Ends or redirects one of the caller's calls: a queued call is canceled (or its document replaced); a live
+/// one is hung up or redirected by the voice node supervising it; an ended one answers 409.
+#[tracing::instrument(skip_all, fields(tenant_id = %by.tenant_id(), call_id = %id))]
+pub async fn update(p: &Platform, by: &TenantPrincipal, id: &CallId, change: CallChange) -> Result<Call, CoreError> {
+    by.authorize(WRITE)?;
+    let redirect = check_change(&change)?;
+    check_url(p, "url", change.url.as_deref()).await?;
+    let mut call = p.calls.get_call(by.tenant_id(), id).await?;
+    if call.status.is_final() {
+        return Err(CoreError::Conflict(format!("the call has ended ({})", call.status.as_str())));
+    }
+    match (call.status, redirect) {
+        (CallStatus::Queued, None) => cancel(p, by, id).await,
+        (CallStatus::Queued, Some(_)) => {
+            call.url = change.url;
+            call.document = change.document;
+            call.updated_at = OffsetDateTime::now_utc();
+            let update = CallUpdate { call: &call, event: None, task: None, completes: None };
+            p.calls.update_call(update).await?;
+            Ok(call)
+        }
+        (_, control) => {
+            let control = control.unwrap_or(CallControl::Hangup);
+            let text = serde_json::to_string(&control).map_err(|e| CoreError::Internal(Box::new(e)))?;
+            p.calls.request_control(by.tenant_id(), id, &text).await?;
+            Ok(call)
+        }
+    }
 }
 
 /// The recordings of one of the caller's calls.

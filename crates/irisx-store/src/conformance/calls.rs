@@ -245,3 +245,26 @@ pub async fn a_dialled_number_leads_to_its_tenant_and_voice_url((store, msg, cal
     let (b, _) = seed(&store).await;
     assert!(matches!(calls.set_voice_url(&b.id, &held.id, None).await, Err(StoreError::NotFound(_))));
 }
+
+/// A change left for a live call is taken once; a call that is not live takes none.
+pub async fn a_change_to_a_live_call_is_taken_once((store, _, calls): WithCalls) {
+    let (a, _) = seed(&store).await;
+    let (b, _) = seed(&store).await;
+    let mut c = call(&a.id);
+    calls.create_call(&c, &c.event("queued"), None).await.unwrap();
+    let queued = calls.request_control(&a.id, &c.id, r#"{"action":"hangup"}"#).await;
+    assert!(matches!(queued, Err(StoreError::NotFound(_))), "a queued call is not live");
+    c.status = CallStatus::InProgress;
+    let update = CallUpdate {
+        call: &c,
+        event: None,
+        task: None,
+        completes: None,
+    };
+    calls.update_call(update).await.unwrap();
+    let other = calls.request_control(&b.id, &c.id, r#"{"action":"hangup"}"#).await;
+    assert!(matches!(other, Err(StoreError::NotFound(_))));
+    calls.request_control(&a.id, &c.id, r#"{"action":"hangup"}"#).await.unwrap();
+    assert_eq!(calls.take_control(&c.id).await.unwrap().as_deref(), Some(r#"{"action":"hangup"}"#));
+    assert_eq!(calls.take_control(&c.id).await.unwrap(), None);
+}

@@ -166,6 +166,42 @@ macro_rules! call_sql {
             Ok(true)
         }
 
+        /// Leaves a change for a live call of the tenant (`NotFound` when it is not live).
+        pub(crate) async fn request_control(pool: &Pool<Db>, tenant: &TenantId, id: &CallId, control: &str) -> StoreResult<()> {
+            let done = sqlx::query(
+                "UPDATE calls SET control = $3 WHERE tenant_id = $1 AND id = $2 \
+                 AND status IN ('initiated', 'ringing', 'in-progress')",
+            )
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .bind(control)
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("live call"));
+            }
+            Ok(())
+        }
+
+        /// Takes (and clears) the pending change of a call.
+        pub(crate) async fn take_control(pool: &Pool<Db>, id: &CallId) -> StoreResult<Option<String>> {
+            let found: Option<Option<String>> = sqlx::query_scalar("SELECT control FROM calls WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await
+                .map_err(db_err)?;
+            let Some(control) = found.flatten() else { return Ok(None) };
+            // Cleared only if unchanged, so a change left meanwhile is taken next time rather than lost.
+            let done = sqlx::query("UPDATE calls SET control = NULL WHERE id = $1 AND control = $2")
+                .bind(id.as_str())
+                .bind(control.as_str())
+                .execute(pool)
+                .await
+                .map_err(db_err)?;
+            Ok((done.rows_affected() == 1).then_some(control))
+        }
+
         /// Stores a recording's row.
         pub(crate) async fn create_recording(pool: &Pool<Db>, r: &CallRecording) -> StoreResult<()> {
             sqlx::query(
