@@ -94,7 +94,10 @@ impl VoiceSettings {
             return Err(("IRISX_VOICE__PUBLIC_IP", "must be an IP address".into()));
         }
         if self.rtp_port_min < 1024 || self.rtp_port_max <= self.rtp_port_min {
-            return Err(("IRISX_VOICE__RTP_PORT_MIN", "the RTP range must be above 1023 and not empty".into()));
+            return Err((
+                "IRISX_VOICE__RTP_PORT_MIN",
+                "the RTP range must be above 1023 and not empty".into(),
+            ));
         }
         if self.max_calls_per_tenant == 0 {
             return Err(("IRISX_VOICE__MAX_CALLS_PER_TENANT", "must be at least 1".into()));
@@ -116,7 +119,13 @@ impl VoiceSettings {
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| if s.starts_with('+') { s.to_owned() } else { format!("+{s}") })
+            .map(|s| {
+                if s.starts_with('+') {
+                    s.to_owned()
+                } else {
+                    format!("+{s}")
+                }
+            })
             .collect()
     }
 
@@ -173,7 +182,12 @@ pub async fn start(
     let registrar = Arc::new(StoreRegistrar(platform.clone()));
     let engine = NativeVoiceEngine::start(settings.engine_config(), registrar, cancel)
         .await
-        .with_context(|| format!("starting the voice engine on {}:{}", settings.sip_bind, settings.sip_port))?;
+        .with_context(|| {
+            format!(
+                "starting the voice engine on {}:{}",
+                settings.sip_bind, settings.sip_port
+            )
+        })?;
     tracing::info!(sip = %engine.sip_addr(), "voice engine started");
     println!("irisx voice on sip:{}", engine.sip_addr());
     let fetcher = irisx_webhooks::HttpWebhookSender::new(irisx_webhooks::SenderConfig {

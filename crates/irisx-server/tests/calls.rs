@@ -41,11 +41,17 @@ async fn trunk(api: &Api, token: &str, name: &str, port: u16, rate: i64) -> Stri
 async fn rated(api: &Api, token: &str, id: &str) -> Value {
     let started = Instant::now();
     loop {
-        let c = api.get(&format!("/v1/calls/{id}"), Auth::Bearer(token)).await.expect(200);
+        let c = api
+            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
+            .await
+            .expect(200);
         if !c["price_micros"].is_null() {
             return c;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "the call was never rated: {c}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the call was never rated: {c}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -63,17 +69,33 @@ async fn documents() -> MockServer {
     );
     let tone = irisx_voice::media::tone(440.0, Duration::from_millis(300), 8000);
     let wav = irisx_voice::media::samples_to_wav(&tone).unwrap().to_vec();
-    Mock::given(method("POST")).and(path("/voice")).respond_with(xml(&menu)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/voice"))
+        .respond_with(xml(&menu))
+        .mount(&server)
+        .await;
     let record = r#"<Response><Record maxLength="1" action="/recorded"/></Response>"#;
-    Mock::given(method("POST")).and(path("/digits")).respond_with(xml(record)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/digits"))
+        .respond_with(xml(record))
+        .mount(&server)
+        .await;
     let bye = "<Response><Hangup/></Response>";
-    Mock::given(method("POST")).and(path("/recorded")).respond_with(xml(bye)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/recorded"))
+        .respond_with(xml(bye))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/tone.wav"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(wav, "audio/wav"))
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/status")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/status"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     server
 }
 
@@ -98,7 +120,10 @@ async fn callback(server: &MockServer, kind: &str) -> Vec<String> {
         if types.iter().any(|t| t == kind) {
             return types;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no {kind} callback; got {types:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no {kind} callback; got {types:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -110,7 +135,17 @@ async fn an_outbound_call_runs_its_documents_and_is_rated(profile: Profile) {
     let docs = documents().await;
     let carrier = Sipp::start(
         "uas_play.xml",
-        &["-key", "codec", "0", "-key", "codec_name", "PCMU", "-key", "pcap", DTMF_PCAP],
+        &[
+            "-key",
+            "codec",
+            "0",
+            "-key",
+            "codec_name",
+            "PCMU",
+            "-key",
+            "pcap",
+            DTMF_PCAP,
+        ],
     );
     let trunk_id = trunk(&api, &token, "carrier", carrier.port, 12_000).await;
     let body = json!({"to": "+15551230000", "from": "+15559870000", "url": format!("{}/voice", docs.uri()),
@@ -126,22 +161,49 @@ async fn an_outbound_call_runs_its_documents_and_is_rated(profile: Profile) {
     let duration = rated["duration_secs"].as_i64().unwrap();
     assert!((2..=15).contains(&duration), "duration {duration}");
     assert_eq!(rated["billable_secs"], 60, "the free plan bills whole minutes");
-    assert_eq!(rated["price_micros"], 14_400, "12,000 a minute plus the free plan's 20 %");
+    assert_eq!(
+        rated["price_micros"], 14_400,
+        "12,000 a minute plus the free plan's 20 %"
+    );
     let first = &posted(&docs, "/voice").await[0];
-    assert_eq!((first["CallSid"].as_str(), first["To"].as_str()), (Some(id), Some("+15551230000")));
+    assert_eq!(
+        (first["CallSid"].as_str(), first["To"].as_str()),
+        (Some(id), Some("+15551230000"))
+    );
     assert_eq!(posted(&docs, "/digits").await[0]["Digits"], "1");
     let recorded = &posted(&docs, "/recorded").await[0];
-    assert!(recorded["RecordingUrl"].as_str().unwrap().contains("/v1/objects/obj_"), "{recorded}");
+    assert!(
+        recorded["RecordingUrl"].as_str().unwrap().contains("/v1/objects/obj_"),
+        "{recorded}"
+    );
     let types = callback(&docs, "call.completed").await;
     for kind in ["call.queued", "call.initiated", "call.ringing", "call.answered"] {
         assert!(types.iter().any(|t| t == kind), "{kind} missing from {types:?}");
     }
-    let completed = posted(&docs, "/status").await.into_iter().find(|b| b["type"] == "call.completed").unwrap();
+    let completed = posted(&docs, "/status")
+        .await
+        .into_iter()
+        .find(|b| b["type"] == "call.completed")
+        .unwrap();
     assert_eq!(completed["data"]["duration_secs"], duration);
-    let recordings = api.get(&format!("/v1/calls/{id}/recordings"), Auth::Bearer(&token)).await.expect(200);
-    let object = recordings["data"][0]["object_id"].as_str().expect("one recording").to_owned();
-    let link = api.get(&format!("/v1/objects/{object}/url"), Auth::Bearer(&token)).await.expect(200);
-    let wav = reqwest::get(link["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let recordings = api
+        .get(&format!("/v1/calls/{id}/recordings"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let object = recordings["data"][0]["object_id"]
+        .as_str()
+        .expect("one recording")
+        .to_owned();
+    let link = api
+        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let wav = reqwest::get(link["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&wav[..4], b"RIFF");
     env.cleanup().await;
 }
@@ -173,7 +235,11 @@ async fn failover_and_busy(profile: Profile) {
     refusing.expect_success().await;
     answering.expect_success().await;
     let c = rated(&api, &token, &id).await;
-    assert_eq!((c["status"].as_str(), c["trunk_id"].as_str()), (Some("completed"), Some(second.as_str())), "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["trunk_id"].as_str()),
+        (Some("completed"), Some(second.as_str())),
+        "{c}"
+    );
 
     let token = tenant(&api, &staff, "voice-b").await;
     let busy = Sipp::start("uas_486.xml", &[]);
@@ -183,7 +249,11 @@ async fn failover_and_busy(profile: Profile) {
     let id = place(api.clone(), token.clone()).await;
     busy.expect_success().await;
     let c = rated(&api, &token, &id).await;
-    assert_eq!((c["status"].as_str(), c["sip_code"].as_u64()), (Some("busy"), Some(486)), "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["sip_code"].as_u64()),
+        (Some("busy"), Some(486)),
+        "{c}"
+    );
     assert_eq!(c["billable_secs"], 0);
     drop(never);
     drop(docs);
@@ -201,11 +271,17 @@ async fn a_trunk_answering_503_fails_over_to_the_next_and_486_ends_the_call_busy
 async fn in_progress(api: &Api, token: &str, id: &str) {
     let started = Instant::now();
     loop {
-        let c = api.get(&format!("/v1/calls/{id}"), Auth::Bearer(token)).await.expect(200);
+        let c = api
+            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
+            .await
+            .expect(200);
         if c["status"] == "in-progress" {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the call was never answered: {c}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the call was never answered: {c}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -216,7 +292,10 @@ async fn live_calls_are_redirected_and_hung_up(profile: Profile) {
     let long = r#"<Response><Pause length="20"/><Say>Still here.</Say></Response>"#;
     let answer = ["-key", "codec", "0", "-key", "codec_name", "PCMU"];
     for (tag, change) in [
-        ("voice-r", json!({"document": "<Response><Say>Goodbye.</Say><Hangup/></Response>"})),
+        (
+            "voice-r",
+            json!({"document": "<Response><Say>Goodbye.</Say><Hangup/></Response>"}),
+        ),
         ("voice-h", json!({"status": "completed"})),
     ] {
         let token = tenant(&api, &staff, tag).await;
@@ -226,14 +305,23 @@ async fn live_calls_are_redirected_and_hung_up(profile: Profile) {
         let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
         let id = call["id"].as_str().unwrap();
         in_progress(&api, &token, id).await;
-        api.post(&format!("/v1/calls/{id}"), Auth::Bearer(&token), change).await.expect(200);
+        api.post(&format!("/v1/calls/{id}"), Auth::Bearer(&token), change)
+            .await
+            .expect(200);
         carrier.expect_success().await;
         let c = rated(&api, &token, id).await;
         assert_eq!(c["status"], "completed", "{c}");
-        assert!(c["duration_secs"].as_i64().unwrap() < 10, "the change ended the 20 s pause early: {c}");
-        api.post(&format!("/v1/calls/{id}"), Auth::Bearer(&token), json!({"status": "completed"}))
-            .await
-            .expect(409);
+        assert!(
+            c["duration_secs"].as_i64().unwrap() < 10,
+            "the change ended the 20 s pause early: {c}"
+        );
+        api.post(
+            &format!("/v1/calls/{id}"),
+            Auth::Bearer(&token),
+            json!({"status": "completed"}),
+        )
+        .await
+        .expect(409);
     }
     env.cleanup().await;
 }

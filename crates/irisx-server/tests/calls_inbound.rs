@@ -44,11 +44,17 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
     let (tenant_id, token) = api.tenant_with_owner(&staff, "voice-in", "owner@voice-in.test").await;
     let user = format!("agent{}", rand::random_range(100_000..999_999u32));
     let agent = json!({"username": user, "name": "Alice", "password": "agent-passw0rd-1"});
-    let a = api.post("/v1/agents", Auth::Bearer(&token), agent.clone()).await.expect(201);
+    let a = api
+        .post("/v1/agents", Auth::Bearer(&token), agent.clone())
+        .await
+        .expect(201);
     assert!(a.get("password").is_none(), "{a}");
     api.post("/v1/agents", Auth::Bearer(&token), agent).await.expect(409);
     let number = json!({"number": "+15557770000", "tenant_id": tenant_id});
-    let n = api.post("/admin/phone-numbers", Auth::Bearer(&staff), number).await.expect(201);
+    let n = api
+        .post("/admin/phone-numbers", Auth::Bearer(&staff), number)
+        .await
+        .expect(201);
     let docs = MockServer::start().await;
     let dial = format!(r#"<Response><Dial timeout="5"><Client>{user}</Client></Dial></Response>"#);
     Mock::given(method("POST"))
@@ -58,16 +64,42 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
         .await;
     let patch = json!({"voice_url": format!("{}/inbound", docs.uri())});
     let p = api
-        .patch(&format!("/v1/phone-numbers/{}", n["id"].as_str().unwrap()), Auth::Bearer(&token), patch)
+        .patch(
+            &format!("/v1/phone-numbers/{}", n["id"].as_str().unwrap()),
+            Auth::Bearer(&token),
+            patch,
+        )
         .await
         .expect(200);
     assert_eq!(p["voice_url"], format!("{}/inbound", docs.uri()));
 
     let engine = format!("127.0.0.1:{sip_port}");
-    let agent_args = ["-rtp_echo", "-key", "codec", "0", "-key", "codec_name", "PCMU", "-key", "engine", &engine];
+    let agent_args = [
+        "-rtp_echo",
+        "-key",
+        "codec",
+        "0",
+        "-key",
+        "codec_name",
+        "PCMU",
+        "-key",
+        "engine",
+        &engine,
+    ];
     let agent = Sipp::start("uas_answer_hangup.xml", &agent_args);
     let contact = agent.port.to_string();
-    let register = ["-s", &user, "-au", &user, "-ap", "agent-passw0rd-1", "-key", "contact_port", &contact, &engine];
+    let register = [
+        "-s",
+        &user,
+        "-au",
+        &user,
+        "-ap",
+        "agent-passw0rd-1",
+        "-key",
+        "contact_port",
+        &contact,
+        &engine,
+    ];
     Sipp::start("register.xml", &register).expect_success().await;
     let pcap = "/usr/share/sip-tester/g711a.pcap";
     let caller = Sipp::start("caller.xml", &["-s", "15557770000", "-key", "pcap", pcap, &engine]);
@@ -77,12 +109,22 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
     let calls = rated_calls(&api, &token).await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     let c = &calls[0];
-    assert_eq!((c["direction"].as_str(), c["status"].as_str()), (Some("inbound"), Some("completed")), "{c}");
+    assert_eq!(
+        (c["direction"].as_str(), c["status"].as_str()),
+        (Some("inbound"), Some("completed")),
+        "{c}"
+    );
     assert_eq!(c["to"], "+15557770000");
     let asked = docs.received_requests().await.unwrap();
     let body: Value = serde_json::from_slice(&asked[0].body).unwrap();
-    assert_eq!((body["Direction"].as_str(), body["To"].as_str()), (Some("inbound"), Some("+15557770000")));
-    assert!(asked[0].headers.contains_key("webhook-signature"), "the document request is signed");
+    assert_eq!(
+        (body["Direction"].as_str(), body["To"].as_str()),
+        (Some("inbound"), Some("+15557770000"))
+    );
+    assert!(
+        asked[0].headers.contains_key("webhook-signature"),
+        "the document request is signed"
+    );
     env.cleanup().await;
 }
 
@@ -101,11 +143,16 @@ async fn tenant_b_gets_404_on_tenant_a_trunks_calls_and_agents() {
     let b = api.tenant_with_owner(&staff, "iso-b", "owner@iso-b.test").await.1;
     let trunk = json!({"name": "t", "host": "127.0.0.1", "rates": [{"prefix": "+1", "cost_micros_per_minute": 1}]});
     let t = api.post("/v1/sip-trunks", Auth::Bearer(&a), trunk).await.expect(201);
-    let agent = json!({"username": format!("iso{}", rand::random::<u32>()), "name": "A", "password": "agent-passw0rd-1"});
+    let agent =
+        json!({"username": format!("iso{}", rand::random::<u32>()), "name": "A", "password": "agent-passw0rd-1"});
     let g = api.post("/v1/agents", Auth::Bearer(&a), agent).await.expect(201);
     let call = json!({"to": "+15551230000", "from": "+15559870000", "document": "<Response><Hangup/></Response>"});
     let c = api.post("/v1/calls", Auth::Bearer(&a), call).await.expect(202);
-    let (t, g, c) = (t["id"].as_str().unwrap(), g["id"].as_str().unwrap(), c["id"].as_str().unwrap());
+    let (t, g, c) = (
+        t["id"].as_str().unwrap(),
+        g["id"].as_str().unwrap(),
+        c["id"].as_str().unwrap(),
+    );
     for path in [
         format!("/v1/sip-trunks/{t}"),
         format!("/v1/agents/{g}"),
@@ -115,9 +162,19 @@ async fn tenant_b_gets_404_on_tenant_a_trunks_calls_and_agents() {
         api.get(&path, Auth::Bearer(&b)).await.expect(404);
         api.get(&path, Auth::Bearer(&a)).await.expect(200);
     }
-    api.delete(&format!("/v1/sip-trunks/{t}"), Auth::Bearer(&b)).await.expect(404);
-    api.delete(&format!("/v1/agents/{g}"), Auth::Bearer(&b)).await.expect(404);
-    api.post(&format!("/v1/calls/{c}"), Auth::Bearer(&b), json!({"status": "canceled"})).await.expect(404);
+    api.delete(&format!("/v1/sip-trunks/{t}"), Auth::Bearer(&b))
+        .await
+        .expect(404);
+    api.delete(&format!("/v1/agents/{g}"), Auth::Bearer(&b))
+        .await
+        .expect(404);
+    api.post(
+        &format!("/v1/calls/{c}"),
+        Auth::Bearer(&b),
+        json!({"status": "canceled"}),
+    )
+    .await
+    .expect(404);
     for list in ["/v1/sip-trunks", "/v1/agents", "/v1/calls"] {
         let l = api.get(list, Auth::Bearer(&b)).await.expect(200);
         assert_eq!(l["data"], json!([]), "{list}");
@@ -132,20 +189,65 @@ async fn bad_calls_trunks_and_agents_are_refused_with_422_naming_the_field() {
     let a = api.tenant_with_owner(&staff, "bad-a", "owner@bad-a.test").await.1;
     let doc = "<Response><Hangup/></Response>";
     let cases = [
-        ("/v1/calls", json!({"to": "nope", "from": "+15559870000", "document": doc}), "to"),
-        ("/v1/calls", json!({"to": "+88212345678", "from": "+15559870000", "document": doc}), "to"),
-        ("/v1/calls", json!({"to": "+15551230000", "from": "+15559870000"}), "url"),
-        ("/v1/calls", json!({"to": "+15551230000", "from": "+15559870000", "url": "ftp://x"}), "url"),
-        ("/v1/calls", json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "timeout": 0}), "timeout"),
-        ("/v1/sip-trunks", json!({"name": "t", "host": "127.0.0.1", "rates": [{"prefix": "1", "cost_micros_per_minute": 1}]}), "rates"),
-        ("/v1/sip-trunks", json!({"name": "t", "host": "bad host", "rates": [{"prefix": "+", "cost_micros_per_minute": 1}]}), "host"),
-        ("/v1/sip-trunks", json!({"name": "t", "host": "h", "username": "u", "rates": [{"prefix": "+", "cost_micros_per_minute": 1}]}), "password"),
-        ("/v1/agents", json!({"username": "Bad User", "name": "A", "password": "agent-passw0rd-1"}), "username"),
-        ("/v1/agents", json!({"username": "short-pw", "name": "A", "password": "short"}), "password"),
+        (
+            "/v1/calls",
+            json!({"to": "nope", "from": "+15559870000", "document": doc}),
+            "to",
+        ),
+        (
+            "/v1/calls",
+            json!({"to": "+88212345678", "from": "+15559870000", "document": doc}),
+            "to",
+        ),
+        (
+            "/v1/calls",
+            json!({"to": "+15551230000", "from": "+15559870000"}),
+            "url",
+        ),
+        (
+            "/v1/calls",
+            json!({"to": "+15551230000", "from": "+15559870000", "url": "ftp://x"}),
+            "url",
+        ),
+        (
+            "/v1/calls",
+            json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "timeout": 0}),
+            "timeout",
+        ),
+        (
+            "/v1/sip-trunks",
+            json!({"name": "t", "host": "127.0.0.1", "rates": [{"prefix": "1", "cost_micros_per_minute": 1}]}),
+            "rates",
+        ),
+        (
+            "/v1/sip-trunks",
+            json!({"name": "t", "host": "bad host", "rates": [{"prefix": "+", "cost_micros_per_minute": 1}]}),
+            "host",
+        ),
+        (
+            "/v1/sip-trunks",
+            json!({"name": "t", "host": "h", "username": "u", "rates": [{"prefix": "+", "cost_micros_per_minute": 1}]}),
+            "password",
+        ),
+        (
+            "/v1/agents",
+            json!({"username": "Bad User", "name": "A", "password": "agent-passw0rd-1"}),
+            "username",
+        ),
+        (
+            "/v1/agents",
+            json!({"username": "short-pw", "name": "A", "password": "short"}),
+            "password",
+        ),
     ];
     for (path, body, field) in cases {
         let r = api.post(path, Auth::Bearer(&a), body.clone()).await.expect(422);
-        let fields: Vec<&str> = r["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
+        let fields: Vec<&str> = r["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["field"].as_str())
+            .collect();
         assert!(fields.contains(&field), "{path} {body}: expected `{field}` in {r}");
     }
     env.cleanup().await;
@@ -159,15 +261,24 @@ async fn a_document_with_an_unknown_verb_ends_the_call_failed_with_a_reason() {
     let carrier = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
     let trunk = json!({"name": "t", "host": "127.0.0.1", "port": carrier.port,
         "rates": [{"prefix": "+", "cost_micros_per_minute": 1000}]});
-    api.post("/v1/sip-trunks", Auth::Bearer(&token), trunk).await.expect(201);
+    api.post("/v1/sip-trunks", Auth::Bearer(&token), trunk)
+        .await
+        .expect(201);
     let body = json!({"to": "+15551230000", "from": "+15559870000", "document": "<Response><Dance/></Response>"});
     api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
     carrier.expect_success().await;
     let calls = rated_calls(&api, &token).await;
     let c = &calls[0];
-    assert_eq!((c["status"].as_str(), c["error_code"].as_str()), (Some("failed"), Some("document_error")), "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["error_code"].as_str()),
+        (Some("failed"), Some("document_error")),
+        "{c}"
+    );
     assert!(c["error_message"].as_str().unwrap().contains("Dance"), "{c}");
-    let events = api.get("/v1/events?type=call.failed", Auth::Bearer(&token)).await.expect(200);
+    let events = api
+        .get("/v1/events?type=call.failed", Auth::Bearer(&token))
+        .await
+        .expect(200);
     assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
     assert_eq!(events["data"][0]["data"]["error_code"], "document_error");
     env.cleanup().await;

@@ -87,7 +87,11 @@ impl HttpWebhookSender {
     pub(crate) async fn fetch(&self, url: &WebhookUrl, limit: usize) -> Result<bytes::Bytes, String> {
         let target = self.target(url).map_err(|e| e.to_string())?;
         let deadline = Instant::now() + self.max_timeout;
-        let call = self.client.get(target).header(reqwest::header::USER_AGENT, self.user_agent.clone()).send();
+        let call = self
+            .client
+            .get(target)
+            .header(reqwest::header::USER_AGENT, self.user_agent.clone())
+            .send();
         let mut response = match tokio::time::timeout_at(deadline, call).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Err(describe(&e.without_url())),

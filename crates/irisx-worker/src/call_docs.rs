@@ -65,12 +65,22 @@ impl ControlEnv for Env<'_> {
         let (_, object) = calls::save_recording(self.p, self.call, n, recording.wav.clone(), ms)
             .await
             .map_err(engine_error)?;
-        Ok(format!("{}/v1/objects/{}/url", self.p.public_url.trim_end_matches('/'), object.id))
+        Ok(format!(
+            "{}/v1/objects/{}/url",
+            self.p.public_url.trim_end_matches('/'),
+            object.id
+        ))
     }
 
     async fn route(&self, number: &str) -> Result<Vec<TrunkTarget>, VoiceError> {
-        let to = if number.starts_with('+') { number.to_owned() } else { format!("+{number}") };
-        let route = trunks::route(self.p, &self.call.tenant_id, &to).await.map_err(engine_error)?;
+        let to = if number.starts_with('+') {
+            number.to_owned()
+        } else {
+            format!("+{number}")
+        };
+        let route = trunks::route(self.p, &self.call.tenant_id, &to)
+            .await
+            .map_err(engine_error)?;
         if route.is_empty() {
             return Err(VoiceError::NoRoute);
         }
@@ -128,7 +138,10 @@ pub(crate) async fn run(
         };
         match outcome {
             Ok(Next::Ended) => return Ok(()),
-            Ok(Next::Fetch { url: next, params: given }) => {
+            Ok(Next::Fetch {
+                url: next,
+                params: given,
+            }) => {
                 if let Some(next) = next {
                     url = Some(resolve(url.as_deref(), &next)?);
                 }
@@ -165,7 +178,11 @@ async fn fetch(
 ) -> Result<String, String> {
     let target = WebhookUrl::parse(url).map_err(|why| format!("the document URL is refused: {why}"))?;
     let mut body = Map::new();
-    let direction = if call.direction.as_str() == "inbound" { "inbound" } else { "outbound-api" };
+    let direction = if call.direction.as_str() == "inbound" {
+        "inbound"
+    } else {
+        "outbound-api"
+    };
     for (k, v) in [
         ("CallSid", call.id.as_str()),
         ("AccountSid", call.tenant_id.as_str()),

@@ -129,7 +129,13 @@ pub(crate) async fn incoming(p: &Arc<Platform>, rt: &Arc<VoiceRuntime>, incoming
         }
     };
     let from = plus(&incoming.from);
-    let mut call = new_call(&route.tenant_id, Direction::Inbound, from, plus(&incoming.to), CallStatus::Ringing);
+    let mut call = new_call(
+        &route.tenant_id,
+        Direction::Inbound,
+        from,
+        plus(&incoming.to),
+        CallStatus::Ringing,
+    );
     call.url = route.voice_url;
     if let Err(e) = p.calls.create_call(&call, &call.event("ringing"), None).await {
         tracing::error!(error = %e, "cannot record the incoming call");
@@ -161,14 +167,24 @@ async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: 
     let watcher = tokio::spawn(watch(p.clone(), shared.clone(), handle.events, rates, answered_tx));
     let (redirect_tx, mut redirects) = mpsc::unbounded_channel();
     let call_id = shared.lock().unwrap_or_else(|e| e.into_inner()).id.clone();
-    let poller = tokio::spawn(take_controls(p.clone(), rt.clone(), call_id, handle.call.clone(), redirect_tx));
+    let poller = tokio::spawn(take_controls(
+        p.clone(),
+        rt.clone(),
+        call_id,
+        handle.call.clone(),
+        redirect_tx,
+    ));
     let should_run = inbound || answered_rx.await.is_ok();
     if should_run {
         let snapshot = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let ran = crate::call_docs::run(&p, &rt, &snapshot, &handle.call, !inbound, &mut redirects).await;
         if let Err(reason) = ran {
             tracing::info!(call_id = %snapshot.id, reason, "the call's document failed");
-            fail(&mut shared.lock().unwrap_or_else(|e| e.into_inner()), "document_error", &reason);
+            fail(
+                &mut shared.lock().unwrap_or_else(|e| e.into_inner()),
+                "document_error",
+                &reason,
+            );
             if let Err(e) = rt.engine.hangup(&handle.call).await {
                 tracing::debug!(error = %e, "hanging up after a document failure");
             }

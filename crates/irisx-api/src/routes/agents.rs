@@ -91,7 +91,10 @@ async fn create(
         name: b.name,
         password: b.password,
     };
-    Ok((StatusCode::CREATED, Json(agents::create(&st.platform, &p, input).await?.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(agents::create(&st.platform, &p, input).await?.into()),
+    ))
 }
 
 /// Read one of your agents.
@@ -102,7 +105,9 @@ async fn get(
     Tenant(p, ..): Tenant<ManageAgents>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AgentOut>> {
-    Ok(Json(agents::get(&st.platform, &p, &path_id(&id, "agent")?).await?.into()))
+    Ok(Json(
+        agents::get(&st.platform, &p, &path_id(&id, "agent")?).await?.into(),
+    ))
 }
 
 /// Delete one of your agents.

@@ -216,7 +216,11 @@ async fn update(
         url: b.url,
         document: b.document,
     };
-    Ok(Json(calls::update(&st.platform, &p, &path_id(&id, "call")?, change).await?.into()))
+    Ok(Json(
+        calls::update(&st.platform, &p, &path_id(&id, "call")?, change)
+            .await?
+            .into(),
+    ))
 }
 
 /// A call's recordings, oldest first.

@@ -125,10 +125,7 @@ async fn update_number(
         Some(url) => calls::set_voice_url(&st.platform, &p, &id, url.as_deref()).await?,
         None => calls::voice_url(&st.platform, &p, &id).await?,
     };
-    Ok(Json(NumberOut {
-        voice_url,
-        ..n.into()
-    }))
+    Ok(Json(NumberOut { voice_url, ..n.into() }))
 }
 
 /// A number to add.

@@ -70,9 +70,7 @@ pub async fn create(p: &Platform, by: &TenantPrincipal, input: NewAgent) -> Resu
         tenant_id: by.tenant_id().clone(),
         username: input.username,
         name: display,
-        sealed_password: p
-            .secrets
-            .seal(input.password.as_bytes(), &seal_context(by.tenant_id())),
+        sealed_password: p.secrets.seal(input.password.as_bytes(), &seal_context(by.tenant_id())),
         created_at: OffsetDateTime::now_utc(),
     };
     let audit = AuditEntry::new(&by.actor(), "agent.created")

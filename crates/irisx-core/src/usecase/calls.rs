@@ -72,7 +72,11 @@ fn check(p: &Platform, input: &CallInput) -> Result<(E164, E164), CoreError> {
     if let Some(t) = input.timeout
         && !(1..=MAX_TIMEOUT_SECS).contains(&t)
     {
-        c.push(FieldError::new("timeout", "out_of_range", format!("1 to {MAX_TIMEOUT_SECS} seconds")));
+        c.push(FieldError::new(
+            "timeout",
+            "out_of_range",
+            format!("1 to {MAX_TIMEOUT_SECS} seconds"),
+        ));
     }
     c.finish()?;
     match (to, from) {
@@ -96,7 +100,11 @@ fn check_document(c: &mut Checks, url: Option<&str>, document: Option<&str>) {
         }
         (None, Some(doc)) => {
             if doc.trim().is_empty() || doc.len() > MAX_DOCUMENT {
-                c.push(FieldError::new("document", "invalid_document", "1 byte to 64 KiB of XML"));
+                c.push(FieldError::new(
+                    "document",
+                    "invalid_document",
+                    "1 byte to 64 KiB of XML",
+                ));
             }
         }
     }
@@ -226,9 +234,17 @@ fn check_change(change: &CallChange) -> Result<Option<CallControl>, CoreError> {
     let mut c = Checks::new();
     match change.status.as_deref() {
         Some("canceled" | "completed") if !redirect => {}
-        Some(_) if redirect => c.push(FieldError::new("status", "conflicting_change", "end the call or redirect it, not both")),
+        Some(_) if redirect => c.push(FieldError::new(
+            "status",
+            "conflicting_change",
+            "end the call or redirect it, not both",
+        )),
         Some(_) => c.push(FieldError::new("status", "invalid_status", "`canceled` or `completed`")),
-        None if !redirect => c.push(FieldError::new("status", "change_required", "give a status, a url or a document")),
+        None if !redirect => c.push(FieldError::new(
+            "status",
+            "change_required",
+            "give a status, a url or a document",
+        )),
         None => check_document(&mut c, change.url.as_deref(), change.document.as_deref()),
     }
     c.finish()?;
@@ -247,7 +263,10 @@ pub async fn update(p: &Platform, by: &TenantPrincipal, id: &CallId, change: Cal
     check_url(p, "url", change.url.as_deref()).await?;
     let mut call = p.calls.get_call(by.tenant_id(), id).await?;
     if call.status.is_final() {
-        return Err(CoreError::Conflict(format!("the call has ended ({})", call.status.as_str())));
+        return Err(CoreError::Conflict(format!(
+            "the call has ended ({})",
+            call.status.as_str()
+        )));
     }
     match (call.status, redirect) {
         (CallStatus::Queued, None) => cancel(p, by, id).await,
@@ -255,7 +274,12 @@ pub async fn update(p: &Platform, by: &TenantPrincipal, id: &CallId, change: Cal
             call.url = change.url;
             call.document = change.document;
             call.updated_at = OffsetDateTime::now_utc();
-            let update = CallUpdate { call: &call, event: None, task: None, completes: None };
+            let update = CallUpdate {
+                call: &call,
+                event: None,
+                task: None,
+                completes: None,
+            };
             p.calls.update_call(update).await?;
             Ok(call)
         }
@@ -279,7 +303,11 @@ pub async fn recordings(p: &Platform, by: &TenantPrincipal, id: &CallId) -> Resu
 /// `<call>-<n>.wav` for the second and later ones of the same call.
 pub fn recording_key(call: &Call, n: usize, at: OffsetDateTime) -> String {
     let day = format!("{:04}/{:02}/{:02}", at.year(), u8::from(at.month()), at.day());
-    let file = if n <= 1 { format!("{}.wav", call.id) } else { format!("{}-{n}.wav", call.id) };
+    let file = if n <= 1 {
+        format!("{}.wav", call.id)
+    } else {
+        format!("{}-{n}.wav", call.id)
+    };
     format!("recordings/{}/{day}/{file}", call.tenant_id)
 }
 

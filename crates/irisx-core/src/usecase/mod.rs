@@ -5,8 +5,8 @@
 //! audit entry in the same transaction.
 
 pub mod accounts;
-pub mod api_keys;
 pub mod agents;
+pub mod api_keys;
 pub mod auth;
 pub mod calls;
 pub mod email;

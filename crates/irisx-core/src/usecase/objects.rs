@@ -66,7 +66,13 @@ pub async fn store_at(p: &Platform, tenant: &TenantId, key: String, new: NewObje
     put(p, tenant, ObjectId::new(), key, new).await
 }
 
-async fn put(p: &Platform, tenant: &TenantId, id: ObjectId, key: String, new: NewObject) -> Result<StoredObject, CoreError> {
+async fn put(
+    p: &Platform,
+    tenant: &TenantId,
+    id: ObjectId,
+    key: String,
+    new: NewObject,
+) -> Result<StoredObject, CoreError> {
     let object = StoredObject {
         key,
         id,

@@ -65,14 +65,26 @@ fn check(input: &NewTrunk) -> Result<String, CoreError> {
         c.push(FieldError::new("port", "out_of_range", "1 to 65535"));
     }
     if input.username.is_some() != input.password.is_some() {
-        c.push(FieldError::new("password", "incomplete_credentials", "give both username and password, or neither"));
+        c.push(FieldError::new(
+            "password",
+            "incomplete_credentials",
+            "give both username and password, or neither",
+        ));
     }
     if input.rates.is_empty() || input.rates.len() > 1000 {
-        c.push(FieldError::new("rates", "invalid", "1 to 1000 rates by destination prefix"));
+        c.push(FieldError::new(
+            "rates",
+            "invalid",
+            "1 to 1000 rates by destination prefix",
+        ));
     }
     for r in &input.rates {
         if !prefix_ok(&r.prefix) {
-            c.push(FieldError::new("rates", "invalid_prefix", format!("`{}`: `+` followed by up to 15 digits", r.prefix)));
+            c.push(FieldError::new(
+                "rates",
+                "invalid_prefix",
+                format!("`{}`: `+` followed by up to 15 digits", r.prefix),
+            ));
         }
         if r.cost_micros_per_minute < 0 {
             c.push(FieldError::new("rates", "out_of_range", "a cost must not be negative"));
@@ -80,7 +92,11 @@ fn check(input: &NewTrunk) -> Result<String, CoreError> {
     }
     for codec in &input.codecs {
         if !matches!(codec.as_str(), "PCMU" | "PCMA") {
-            c.push(FieldError::new("codecs", "unsupported_codec", format!("`{codec}`: PCMU or PCMA")));
+            c.push(FieldError::new(
+                "codecs",
+                "unsupported_codec",
+                format!("`{codec}`: PCMU or PCMA"),
+            ));
         }
     }
     if let Some(id) = &input.caller_id
@@ -89,7 +105,11 @@ fn check(input: &NewTrunk) -> Result<String, CoreError> {
         c.push(e);
     }
     if input.currency.len() != 3 || !input.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        c.push(FieldError::new("currency", "invalid_currency", "an ISO 4217 code such as USD"));
+        c.push(FieldError::new(
+            "currency",
+            "invalid_currency",
+            "an ISO 4217 code such as USD",
+        ));
     }
     c.finish()?;
     trunk_name.ok_or_else(|| CoreError::internal("checks passed without a name"))
@@ -116,7 +136,11 @@ pub async fn create(p: &Platform, owner: Owner<'_>, input: NewTrunk) -> Result<S
         transport: input.transport,
         sealed_credentials,
         caller_id: input.caller_id,
-        codecs: if input.codecs.is_empty() { vec!["PCMU".into(), "PCMA".into()] } else { input.codecs },
+        codecs: if input.codecs.is_empty() {
+            vec!["PCMU".into(), "PCMA".into()]
+        } else {
+            input.codecs
+        },
         max_calls: input.max_calls,
         rates: input.rates,
         currency: input.currency,
@@ -158,7 +182,10 @@ pub fn target(p: &Platform, trunk: &SipTrunk) -> Result<TrunkTarget, CoreError> 
                 .open(sealed, &seal_context(trunk.tenant_id.as_ref()))
                 .map_err(|e| CoreError::Internal(Box::new(e)))?;
             let v: serde_json::Value = serde_json::from_slice(&plain).map_err(|e| CoreError::Internal(Box::new(e)))?;
-            (v["username"].as_str().map(str::to_owned), v["password"].as_str().map(str::to_owned))
+            (
+                v["username"].as_str().map(str::to_owned),
+                v["password"].as_str().map(str::to_owned),
+            )
         }
         None => (None, None),
     };

@@ -41,14 +41,24 @@ impl Sipp {
     /// Starts sipp with an engine scenario and extra arguments, for one call.
     pub fn start(scenario_file: &str, extra: &[&str]) -> Sipp {
         let found = std::process::Command::new("sipp").arg("-v").output().is_ok();
-        assert!(found, "sipp is missing: install the Debian package sip-tester (see .ci/run)");
+        assert!(
+            found,
+            "sipp is missing: install the Debian package sip-tester (see .ci/run)"
+        );
         let port = free_udp_ports(1);
         let media_port = free_udp_ports(4);
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new("sipp")
             .arg("-sf")
             .arg(scenario(scenario_file))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mp", &media_port.to_string()])
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-mp",
+                &media_port.to_string(),
+            ])
             .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "15s", "-timeout_error"])
             .args(extra)
             .current_dir(dir.path())

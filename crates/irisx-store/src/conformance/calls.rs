@@ -43,7 +43,10 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
-        let _ = writeln!(std::io::stderr(), "SKIPPED postgres::{name}: {POSTGRES_URL_VAR} is not set");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED postgres::{name}: {POSTGRES_URL_VAR} is not set"
+        );
         return;
     };
     let admin = sqlx::PgPool::connect(&base).await.expect("PostgreSQL is reachable");
@@ -56,7 +59,9 @@ where
         migrate: true,
         ..OpenOptions::default()
     };
-    let s = open_all(&database_url(&base, &db), &options).await.expect("PostgreSQL opens");
+    let s = open_all(&database_url(&base, &db), &options)
+        .await
+        .expect("PostgreSQL opens");
     let outcome = tokio::spawn(case((s.store, s.messaging, s.calls))).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
         .execute(&admin)
@@ -135,15 +140,33 @@ pub async fn tenant_b_cannot_reach_tenant_a_trunks_agents_calls_or_recordings((s
     calls.create_recording(&rec).await.unwrap();
 
     assert_eq!(calls.get_trunk(Some(&a.id), &t.id).await.unwrap(), t);
-    assert!(matches!(calls.get_trunk(Some(&b.id), &t.id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(calls.get_trunk(None, &t.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        calls.get_trunk(Some(&b.id), &t.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        calls.get_trunk(None, &t.id).await,
+        Err(StoreError::NotFound(_))
+    ));
     let audit_b = msg_audit(Some(&b.id));
-    assert!(matches!(calls.delete_trunk(Some(&b.id), &t.id, &audit_b).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        calls.delete_trunk(Some(&b.id), &t.id, &audit_b).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert_eq!(calls.get_agent(&a.id, &g.id).await.unwrap(), g);
-    assert!(matches!(calls.get_agent(&b.id, &g.id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(calls.delete_agent(&b.id, &g.id, &audit_b).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        calls.get_agent(&b.id, &g.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        calls.delete_agent(&b.id, &g.id, &audit_b).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert_eq!(calls.get_call(&a.id, &c.id).await.unwrap(), c);
-    assert!(matches!(calls.get_call(&b.id, &c.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        calls.get_call(&b.id, &c.id).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(calls.list_recordings(&b.id, &c.id).await.unwrap().is_empty());
     assert_eq!(calls.list_recordings(&a.id, &c.id).await.unwrap(), vec![rec]);
     let page = PageRequest::default();
@@ -172,7 +195,9 @@ pub async fn agent_user_names_are_unique_across_tenants((store, _, calls): WithC
     let (b, _) = seed(&store).await;
     let g = agent(&a.id, "shared-name");
     calls.create_agent(&g, &msg_audit(Some(&a.id))).await.unwrap();
-    let again = calls.create_agent(&agent(&b.id, "shared-name"), &msg_audit(Some(&b.id))).await;
+    let again = calls
+        .create_agent(&agent(&b.id, "shared-name"), &msg_audit(Some(&b.id)))
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     assert_eq!(calls.agent_by_username("shared-name").await.unwrap(), Some(g));
     assert_eq!(calls.agent_by_username("nobody").await.unwrap(), None);
@@ -220,10 +245,18 @@ pub async fn a_calls_cdr_records_its_usage_and_completes_its_task_once((store, m
     assert!(calls.record_cdr(&c, Some(&usage), Some(&event), &cdr.id).await.unwrap());
     assert!(!calls.record_cdr(&c, Some(&usage), Some(&event), &cdr.id).await.unwrap());
     let totals = msg
-        .usage_totals(&a.id, now() - Duration::hours(1), now() + Duration::hours(1), Some(Channel::Voice))
+        .usage_totals(
+            &a.id,
+            now() - Duration::hours(1),
+            now() + Duration::hours(1),
+            Some(Channel::Voice),
+        )
         .await
         .unwrap();
-    assert_eq!((totals.len(), totals[0].quantity, totals[0].price_micros), (1, 60, 1200));
+    assert_eq!(
+        (totals.len(), totals[0].quantity, totals[0].price_micros),
+        (1, 60, 1200)
+    );
     let stored = calls.get_call(&a.id, &c.id).await.unwrap();
     assert_eq!((stored.status, stored.billable_secs), (CallStatus::Completed, Some(60)));
     let unknown = calls.get_call(&a.id, &CallId::new()).await;
@@ -237,13 +270,19 @@ pub async fn a_dialled_number_leads_to_its_tenant_and_voice_url((store, msg, cal
     msg.create_phone_number(&held, &msg_audit(None)).await.unwrap();
     let pool = number(None, None, "+15557770001");
     msg.create_phone_number(&pool, &msg_audit(None)).await.unwrap();
-    calls.set_voice_url(&a.id, &held.id, Some("https://a.example.com/voice")).await.unwrap();
+    calls
+        .set_voice_url(&a.id, &held.id, Some("https://a.example.com/voice"))
+        .await
+        .unwrap();
     let route = calls.voice_route("15557770000").await.unwrap().expect("a route");
     assert_eq!((route.tenant_id, route.number_id), (a.id.clone(), held.id.clone()));
     assert_eq!(route.voice_url.as_deref(), Some("https://a.example.com/voice"));
     assert_eq!(calls.voice_route("+15557770001").await.unwrap(), None);
     let (b, _) = seed(&store).await;
-    assert!(matches!(calls.set_voice_url(&b.id, &held.id, None).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        calls.set_voice_url(&b.id, &held.id, None).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 /// A change left for a live call is taken once; a call that is not live takes none.
@@ -253,7 +292,10 @@ pub async fn a_change_to_a_live_call_is_taken_once((store, _, calls): WithCalls)
     let mut c = call(&a.id);
     calls.create_call(&c, &c.event("queued"), None).await.unwrap();
     let queued = calls.request_control(&a.id, &c.id, r#"{"action":"hangup"}"#).await;
-    assert!(matches!(queued, Err(StoreError::NotFound(_))), "a queued call is not live");
+    assert!(
+        matches!(queued, Err(StoreError::NotFound(_))),
+        "a queued call is not live"
+    );
     c.status = CallStatus::InProgress;
     let update = CallUpdate {
         call: &c,
@@ -264,7 +306,13 @@ pub async fn a_change_to_a_live_call_is_taken_once((store, _, calls): WithCalls)
     calls.update_call(update).await.unwrap();
     let other = calls.request_control(&b.id, &c.id, r#"{"action":"hangup"}"#).await;
     assert!(matches!(other, Err(StoreError::NotFound(_))));
-    calls.request_control(&a.id, &c.id, r#"{"action":"hangup"}"#).await.unwrap();
-    assert_eq!(calls.take_control(&c.id).await.unwrap().as_deref(), Some(r#"{"action":"hangup"}"#));
+    calls
+        .request_control(&a.id, &c.id, r#"{"action":"hangup"}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take_control(&c.id).await.unwrap().as_deref(),
+        Some(r#"{"action":"hangup"}"#)
+    );
     assert_eq!(calls.take_control(&c.id).await.unwrap(), None);
 }

@@ -32,15 +32,16 @@ pub(crate) mod prelude {
     pub(crate) use crate::error::map as db_err;
     pub(crate) use crate::{msg_rows, rows, webhook_rows};
     pub(crate) use irisx_core::audit::{AuditEntry, AuditFilter};
+    pub(crate) use irisx_core::calls::{Agent, Call, CallRecording, SipTrunk};
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
-    pub(crate) use irisx_core::calls::{Agent, Call, CallRecording, SipTrunk};
     pub(crate) use irisx_core::email::content::EmailContent;
     pub(crate) use irisx_core::email::template::{EmailTemplate, Parts as TemplateParts};
     pub(crate) use irisx_core::id::{
-        AdminSessionId, AdminUserId, AgentId, ApiKeyId, CallId, EventId, SipTrunkId, MessageId, ObjectId, PhoneNumberId, ProviderAccountId, RouteId,
-        SessionId, StatusChangeId, TaskId, TemplateId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
+        AdminSessionId, AdminUserId, AgentId, ApiKeyId, CallId, EventId, MessageId, ObjectId, PhoneNumberId,
+        ProviderAccountId, RouteId, SessionId, SipTrunkId, StatusChangeId, TaskId, TemplateId, TenantId, UserId,
+        WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
     pub(crate) use irisx_core::ports::calls::{CallUpdate, VoiceRoute};

@@ -7,7 +7,10 @@ macro_rules! trunk_sql {
             let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
             Ok(SipTrunk {
                 id: rows::parse("trunk id", &r.text("id")?)?,
-                tenant_id: r.opt_text("tenant_id")?.map(|t| rows::parse("tenant id", &t)).transpose()?,
+                tenant_id: r
+                    .opt_text("tenant_id")?
+                    .map(|t| rows::parse("tenant id", &t))
+                    .transpose()?,
                 name: r.text("name")?,
                 host: r.text("host")?,
                 port: u16::try_from(r.int("port")?).unwrap_or_default(),
@@ -64,14 +67,22 @@ macro_rules! trunk_sql {
         }
 
         /// An owner's trunk.
-        pub(crate) async fn get_trunk(pool: &Pool<Db>, tenant: Option<&TenantId>, id: &SipTrunkId) -> StoreResult<SipTrunk> {
-            let row = sqlx::query(concat!("SELECT * FROM sip_trunks WHERE ", $crate::shared::accounts::owner_is_1!(), " AND id = $2"))
-                .bind(tenant.map(TenantId::as_str))
-                .bind(id.as_str())
-                .fetch_optional(pool)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("SIP trunk"))?;
+        pub(crate) async fn get_trunk(
+            pool: &Pool<Db>,
+            tenant: Option<&TenantId>,
+            id: &SipTrunkId,
+        ) -> StoreResult<SipTrunk> {
+            let row = sqlx::query(concat!(
+                "SELECT * FROM sip_trunks WHERE ",
+                $crate::shared::accounts::owner_is_1!(),
+                " AND id = $2"
+            ))
+            .bind(tenant.map(TenantId::as_str))
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound("SIP trunk"))?;
             trunk_row(&row).map_err(db_err)
         }
 
@@ -93,7 +104,11 @@ macro_rules! trunk_sql {
             .fetch_all(pool)
             .await
             .map_err(db_err)?;
-            let items = rows.iter().map(trunk_row).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)?;
+            let items = rows
+                .iter()
+                .map(trunk_row)
+                .collect::<sqlx::Result<Vec<_>>>()
+                .map_err(db_err)?;
             Ok(Page::from_overfetch(items, limit, |t| t.id.to_string()))
         }
 
@@ -105,12 +120,16 @@ macro_rules! trunk_sql {
             audit: &AuditEntry,
         ) -> StoreResult<()> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
-            let done = sqlx::query(concat!("DELETE FROM sip_trunks WHERE ", $crate::shared::accounts::owner_is_1!(), " AND id = $2"))
-                .bind(tenant.map(TenantId::as_str))
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let done = sqlx::query(concat!(
+                "DELETE FROM sip_trunks WHERE ",
+                $crate::shared::accounts::owner_is_1!(),
+                " AND id = $2"
+            ))
+            .bind(tenant.map(TenantId::as_str))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("SIP trunk"));
             }
@@ -129,7 +148,10 @@ macro_rules! trunk_sql {
             .fetch_all(pool)
             .await
             .map_err(db_err)?;
-            rows.iter().map(trunk_row).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)
+            rows.iter()
+                .map(trunk_row)
+                .collect::<sqlx::Result<Vec<_>>>()
+                .map_err(db_err)
         }
 
         /// The tenant's enabled trunks, or the platform's when it has none.
@@ -174,7 +196,11 @@ macro_rules! trunk_sql {
         }
 
         /// A tenant's agents, newest first.
-        pub(crate) async fn list_agents(pool: &Pool<Db>, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Agent>> {
+        pub(crate) async fn list_agents(
+            pool: &Pool<Db>,
+            tenant: &TenantId,
+            page: &PageRequest,
+        ) -> StoreResult<Page<Agent>> {
             let (limit, fetch) = overfetch(page);
             let rows = sqlx::query(
                 "SELECT * FROM agents WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id < $2) \
@@ -186,12 +212,21 @@ macro_rules! trunk_sql {
             .fetch_all(pool)
             .await
             .map_err(db_err)?;
-            let items = rows.iter().map(agent_row).collect::<sqlx::Result<Vec<_>>>().map_err(db_err)?;
+            let items = rows
+                .iter()
+                .map(agent_row)
+                .collect::<sqlx::Result<Vec<_>>>()
+                .map_err(db_err)?;
             Ok(Page::from_overfetch(items, limit, |a| a.id.to_string()))
         }
 
         /// Deletes a tenant's agent with its audit entry.
-        pub(crate) async fn delete_agent(pool: &Pool<Db>, tenant: &TenantId, id: &AgentId, audit: &AuditEntry) -> StoreResult<()> {
+        pub(crate) async fn delete_agent(
+            pool: &Pool<Db>,
+            tenant: &TenantId,
+            id: &AgentId,
+            audit: &AuditEntry,
+        ) -> StoreResult<()> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
             let done = sqlx::query("DELETE FROM agents WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_str())
@@ -217,15 +252,22 @@ macro_rules! trunk_sql {
         }
 
         /// Sets the voice URL of a tenant's number.
-        pub(crate) async fn set_voice_url(pool: &Pool<Db>, tenant: &TenantId, id: &PhoneNumberId, url: Option<&str>) -> StoreResult<()> {
-            let done = sqlx::query("UPDATE phone_numbers SET voice_url = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.as_str())
-                .bind(id.as_str())
-                .bind(url)
-                .bind(ts(OffsetDateTime::now_utc()))
-                .execute(pool)
-                .await
-                .map_err(db_err)?;
+        pub(crate) async fn set_voice_url(
+            pool: &Pool<Db>,
+            tenant: &TenantId,
+            id: &PhoneNumberId,
+            url: Option<&str>,
+        ) -> StoreResult<()> {
+            let done = sqlx::query(
+                "UPDATE phone_numbers SET voice_url = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .bind(url)
+            .bind(ts(OffsetDateTime::now_utc()))
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("phone number"));
             }
@@ -233,7 +275,11 @@ macro_rules! trunk_sql {
         }
 
         /// The voice URL of a tenant's number.
-        pub(crate) async fn voice_url(pool: &Pool<Db>, tenant: &TenantId, id: &PhoneNumberId) -> StoreResult<Option<String>> {
+        pub(crate) async fn voice_url(
+            pool: &Pool<Db>,
+            tenant: &TenantId,
+            id: &PhoneNumberId,
+        ) -> StoreResult<Option<String>> {
             let row = sqlx::query("SELECT voice_url FROM phone_numbers WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_str())
                 .bind(id.as_str())
@@ -246,12 +292,18 @@ macro_rules! trunk_sql {
 
         /// The tenant holding a dialled number (`+` optional in `number`), with its voice URL.
         pub(crate) async fn voice_route(pool: &Pool<Db>, number: &str) -> StoreResult<Option<VoiceRoute>> {
-            let plus = if number.starts_with('+') { number.to_owned() } else { format!("+{number}") };
-            let row = sqlx::query("SELECT id, tenant_id, voice_url FROM phone_numbers WHERE number = $1 AND tenant_id IS NOT NULL")
-                .bind(plus)
-                .fetch_optional(pool)
-                .await
-                .map_err(db_err)?;
+            let plus = if number.starts_with('+') {
+                number.to_owned()
+            } else {
+                format!("+{number}")
+            };
+            let row = sqlx::query(
+                "SELECT id, tenant_id, voice_url FROM phone_numbers WHERE number = $1 AND tenant_id IS NOT NULL",
+            )
+            .bind(plus)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
             let Some(r) = row else { return Ok(None) };
             let route = (|| -> sqlx::Result<VoiceRoute> {
                 Ok(VoiceRoute {
