@@ -1,6 +1,6 @@
 //! Incoming calls and the calls API's edges on the real binary: sipp calls a tenant's number, the number's
 //! voice URL is fetched and its `Dial` rings an agent registered through `/v1/agents`; tenant B gets 404 on
-//! tenant A's trunks, calls and agents; a broken document fails the call with a reason; bad input is 422
+//! tenant A's trunks, calls and agents; a broken document, or one dialling another tenant's agent, fails the call with a reason; bad input is 422
 //! naming the field.
 
 mod common;
@@ -254,32 +254,42 @@ async fn bad_calls_trunks_and_agents_are_refused_with_422_naming_the_field() {
 }
 
 #[tokio::test]
-async fn a_document_with_an_unknown_verb_ends_the_call_failed_with_a_reason() {
+async fn a_broken_document_or_a_dial_to_another_tenants_agent_ends_the_call_failed_with_a_reason() {
     let (env, server, staff) = start(Profile::Embedded, free_udp_ports(1)).await;
     let api = server.api();
-    let token = api.tenant_with_owner(&staff, "broken", "owner@broken.test").await.1;
-    let carrier = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
-    let trunk = json!({"name": "t", "host": "127.0.0.1", "port": carrier.port,
-        "rates": [{"prefix": "+", "cost_micros_per_minute": 1000}]});
-    api.post("/v1/sip-trunks", Auth::Bearer(&token), trunk)
-        .await
-        .expect(201);
-    let body = json!({"to": "+15551230000", "from": "+15559870000", "document": "<Response><Dance/></Response>"});
-    api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
-    carrier.expect_success().await;
-    let calls = rated_calls(&api, &token).await;
-    let c = &calls[0];
-    assert_eq!(
-        (c["status"].as_str(), c["error_code"].as_str()),
-        (Some("failed"), Some("document_error")),
-        "{c}"
-    );
-    assert!(c["error_message"].as_str().unwrap().contains("Dance"), "{c}");
-    let events = api
-        .get("/v1/events?type=call.failed", Auth::Bearer(&token))
-        .await
-        .expect(200);
-    assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
-    assert_eq!(events["data"][0]["data"]["error_code"], "document_error");
+    let other = api.tenant_with_owner(&staff, "other", "owner@other.test").await.1;
+    let theirs = format!("theirs{}", rand::random_range(100_000..999_999u32));
+    let agent = json!({"username": theirs, "name": "B", "password": "agent-passw0rd-1"});
+    api.post("/v1/agents", Auth::Bearer(&other), agent).await.expect(201);
+    let dial = format!("<Response><Dial><Client>{theirs}</Client></Dial></Response>");
+    for (tag, doc, reason) in [
+        ("broken", "<Response><Dance/></Response>".to_owned(), "Dance"),
+        ("poacher", dial, "not one of your agents"),
+    ] {
+        let token = api.tenant_with_owner(&staff, tag, &format!("owner@{tag}.test")).await.1;
+        let carrier = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
+        let trunk = json!({"name": "t", "host": "127.0.0.1", "port": carrier.port,
+            "rates": [{"prefix": "+", "cost_micros_per_minute": 1000}]});
+        api.post("/v1/sip-trunks", Auth::Bearer(&token), trunk)
+            .await
+            .expect(201);
+        let body = json!({"to": "+15551230000", "from": "+15559870000", "document": doc});
+        api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+        carrier.expect_success().await;
+        let calls = rated_calls(&api, &token).await;
+        let c = &calls[0];
+        assert_eq!(
+            (c["status"].as_str(), c["error_code"].as_str()),
+            (Some("failed"), Some("document_error")),
+            "{c}"
+        );
+        assert!(c["error_message"].as_str().unwrap().contains(reason), "{c}");
+        let events = api
+            .get("/v1/events?type=call.failed", Auth::Bearer(&token))
+            .await
+            .expect(200);
+        assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
+        assert_eq!(events["data"][0]["data"]["error_code"], "document_error");
+    }
     env.cleanup().await;
 }

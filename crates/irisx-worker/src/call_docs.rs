@@ -18,7 +18,7 @@ use irisx_core::ports::voice::{CallRef, Recording, TrunkTarget, VoiceError};
 use irisx_core::ports::webhooks::{WebhookOutcome, WebhookRequest};
 use irisx_core::usecase::{Platform, calls, trunks, webhooks};
 use irisx_core::webhook::WebhookUrl;
-use irisx_voice::control::{self, CallContext, ControlEnv, Next};
+use irisx_voice::control::{self, CallContext, ControlEnv, DialTarget, Next, Verb};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -129,6 +129,7 @@ pub(crate) async fn run(
             }
         };
         let verbs = control::parse(&xml).map_err(|e| format!("the document is refused: {e}"))?;
+        own_agents_only(p, call, &verbs).await?;
         let outcome = tokio::select! {
             done = control::run(&mut ctx, &verbs) => done,
             Some((to, doc)) = redirects.recv() => {
@@ -151,6 +152,29 @@ pub(crate) async fn run(
         }
     }
     Err(format!("more than {MAX_DOCUMENTS} documents in one call"))
+}
+
+/// Refuses a document that dials an agent of another tenant (agent names are unique on the platform, so a
+/// name alone would otherwise reach anyone's softphone).
+async fn own_agents_only(p: &Platform, call: &Call, verbs: &[Verb]) -> Result<(), String> {
+    for verb in verbs {
+        let Verb::Dial {
+            target: DialTarget::Agent(user),
+            ..
+        } = verb
+        else {
+            continue;
+        };
+        let agent = p
+            .calls
+            .agent_by_username(user)
+            .await
+            .map_err(|e| format!("the agent {user} could not be looked up: {e}"))?;
+        if agent.is_none_or(|a| a.tenant_id != call.tenant_id) {
+            return Err(format!("<Client>{user}</Client> is not one of your agents"));
+        }
+    }
+    Ok(())
 }
 
 /// An action's URL: absolute, or a path on the current document's host.
