@@ -64,6 +64,9 @@ macro_rules! impl_call_store {
             async fn take_control(&self, id: &CallId) -> StoreResult<Option<String>> {
                 take_control(&self.pool, id).await
             }
+            async fn live_calls_on_trunk(&self, t: &SipTrunkId) -> StoreResult<i64> {
+                live_calls_on_trunk(&self.pool, t).await
+            }
             async fn create_recording(&self, r: &CallRecording) -> StoreResult<()> {
                 create_recording(&self.pool, r).await
             }

@@ -90,6 +90,9 @@ pub trait CallStore: Send + Sync + 'static {
     /// Takes (and clears) the change left for a call.
     async fn take_control(&self, id: &CallId) -> StoreResult<Option<String>>;
 
+    /// How many of the trunk's calls are answered and not ended (its carrier's concurrent-call count).
+    async fn live_calls_on_trunk(&self, trunk: &SipTrunkId) -> StoreResult<i64>;
+
     /// Stores a recording's row (its bytes are in the object store already).
     async fn create_recording(&self, recording: &CallRecording) -> StoreResult<()>;
     /// A tenant's recordings of a call, oldest first.

@@ -202,11 +202,21 @@ pub fn target(p: &Platform, trunk: &SipTrunk) -> Result<TrunkTarget, CoreError> 
     })
 }
 
-/// The trunks a tenant's call to `to` goes through, cheapest first, with each one's rate per minute.
+/// The trunks a tenant's call to `to` goes through, cheapest first, with each one's rate per minute; a blocked
+/// destination has none, and a trunk whose carrier's concurrent-call limit is reached is left out.
 pub async fn route(p: &Platform, tenant: &TenantId, to: &str) -> Result<Vec<(SipTrunk, i64)>, CoreError> {
     if p.policy.voice.blocked(to).is_some() {
         return Ok(Vec::new());
     }
     let trunks = p.calls.trunks_for(tenant).await?;
-    Ok(select_trunks(&trunks, to))
+    let mut open = Vec::new();
+    for (trunk, rate) in select_trunks(&trunks, to) {
+        let full = trunk.max_calls > 0 && p.calls.live_calls_on_trunk(&trunk.id).await? >= i64::from(trunk.max_calls);
+        if full {
+            tracing::info!(trunk_id = %trunk.id, "the trunk is at its concurrent-call limit; skipping it");
+        } else {
+            open.push((trunk, rate));
+        }
+    }
+    Ok(open)
 }

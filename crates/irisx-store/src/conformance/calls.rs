@@ -259,6 +259,19 @@ pub async fn a_calls_cdr_records_its_usage_and_completes_its_task_once((store, m
     );
     let stored = calls.get_call(&a.id, &c.id).await.unwrap();
     assert_eq!((stored.status, stored.billable_secs), (CallStatus::Completed, Some(60)));
+    let mut live = call(&a.id);
+    calls.create_call(&live, &live.event("queued"), None).await.unwrap();
+    let t = trunk(Some(&a.id), 1000);
+    (live.status, live.trunk_id) = (CallStatus::InProgress, Some(t.id.clone()));
+    let update = CallUpdate {
+        call: &live,
+        event: None,
+        task: None,
+        completes: None,
+    };
+    calls.update_call(update).await.unwrap();
+    assert_eq!(calls.live_calls_on_trunk(&t.id).await.unwrap(), 1);
+    assert_eq!(calls.live_calls_on_trunk(&SipTrunkId::new()).await.unwrap(), 0);
     let unknown = calls.get_call(&a.id, &CallId::new()).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))));
 }

@@ -202,6 +202,16 @@ macro_rules! call_sql {
             Ok((done.rows_affected() == 1).then_some(control))
         }
 
+        /// How many of a trunk's calls are in progress.
+        pub(crate) async fn live_calls_on_trunk(pool: &Pool<Db>, trunk: &SipTrunkId) -> StoreResult<i64> {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM calls WHERE trunk_id = $1 AND status = 'in-progress'")
+                .bind(trunk.as_str())
+                .fetch_one(pool)
+                .await
+                .map_err(db_err)?;
+            Ok(n)
+        }
+
         /// Stores a recording's row.
         pub(crate) async fn create_recording(pool: &Pool<Db>, r: &CallRecording) -> StoreResult<()> {
             sqlx::query(
