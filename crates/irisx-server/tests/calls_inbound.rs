@@ -211,6 +211,11 @@ async fn bad_calls_trunks_and_agents_are_refused_with_422_naming_the_field() {
         ),
         (
             "/v1/calls",
+            json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "record": true}),
+            "record",
+        ),
+        (
+            "/v1/calls",
             json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "timeout": 0}),
             "timeout",
         ),

@@ -49,7 +49,7 @@ pub struct CallInput {
     pub document: Option<String>,
     /// Where the call's status events are also posted.
     pub status_callback: Option<String>,
-    /// Record the whole call.
+    /// Record the whole call (not available yet: refused; the `Record` verb records).
     pub record: bool,
     /// Ring time, seconds (default from the voice policy).
     pub timeout: Option<u32>,
@@ -69,6 +69,13 @@ fn check(p: &Platform, input: &CallInput) -> Result<(E164, E164), CoreError> {
         ));
     }
     check_document(&mut c, input.url.as_deref(), input.document.as_deref());
+    if input.record {
+        c.push(FieldError::new(
+            "record",
+            "not_supported",
+            "recording a whole call is not available yet; record with the Record verb of a document",
+        ));
+    }
     if let Some(t) = input.timeout
         && !(1..=MAX_TIMEOUT_SECS).contains(&t)
     {
