@@ -195,6 +195,8 @@ pub struct Server {
     pub base: String,
     pub stderr: Arc<Mutex<String>>,
     pub started_in: Duration,
+    /// Reads stderr into `stderr` until the process closes it.
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -208,7 +210,7 @@ impl Server {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err_lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
         let sink = stderr.clone();
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             while let Ok(Some(l)) = err_lines.next_line().await {
                 let mut s = sink.lock().unwrap();
                 s.push_str(&l);
@@ -239,6 +241,7 @@ impl Server {
             base,
             stderr,
             started_in: started.elapsed(),
+            stderr_reader: Some(stderr_reader),
         }
     }
 
@@ -255,10 +258,15 @@ impl Server {
             .status()
             .await
             .expect("kill -TERM");
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .expect("exit in time")
-            .expect("wait")
+            .expect("wait");
+        // The last lines may still be on their way into `stderr`: read to the end before anyone looks.
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
+        status
     }
 
     /// Waits until the server's log contains `needle`.
