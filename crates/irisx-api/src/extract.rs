@@ -268,6 +268,22 @@ impl Permission for ManageNumbers {
     const NEED: Option<Need> = Some(irisx_core::usecase::accounts::MANAGE);
 }
 
+/// Place and control calls: any user or `calls:write`.
+pub struct WriteCalls;
+impl Permission for WriteCalls {
+    const NEED: Option<Need> = Some(irisx_core::usecase::calls::WRITE);
+}
+/// Read calls and recordings: any user or `calls:read`.
+pub struct ReadCalls;
+impl Permission for ReadCalls {
+    const NEED: Option<Need> = Some(irisx_core::usecase::calls::READ);
+}
+/// Manage agents: admin role or `calls:write`.
+pub struct ManageAgents;
+impl Permission for ManageAgents {
+    const NEED: Option<Need> = Some(irisx_core::usecase::agents::MANAGE);
+}
+
 /// Manage webhook endpoints: admin role or `webhooks:manage`.
 pub struct ManageWebhooks;
 impl Permission for ManageWebhooks {

@@ -78,6 +78,7 @@ pub struct AppState {
     components(schemas(routes::event_schemas::WebhookPayload)),
     tags((name = "auth", description = "Sign-up, login and sessions"), (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "API keys"), (name = "admin", description = "Platform staff"),
+        (name = "calls", description = "Voice: calls, SIP trunks, agents and recordings"),
         (name = "webhooks", description = "Webhook endpoints: Standard Webhooks signatures, retries, replay"),
         (name = "objects", description = "Stored files (attachments, received emails' parts, recordings) and their expiring download links"),
         (name = "system", description = "Health, readiness and metrics"))
@@ -129,11 +130,15 @@ fn parts() -> Parts {
             .merge(routes::email_templates::router())
             .merge(routes::email_tracking::router())
             .merge(routes::email_inbound::router())
-            .merge(routes::objects::router()),
+            .merge(routes::objects::router())
+            .merge(routes::calls::router())
+            .merge(routes::trunks::tenant())
+            .merge(routes::agents::router()),
         admin_public: routes::admin::public(),
         admin: routes::admin::protected()
             .merge(routes::numbers::admin())
-            .merge(routes::providers::admin()),
+            .merge(routes::providers::admin())
+            .merge(routes::trunks::admin()),
         system: routes::system::router()
             .merge(routes::callbacks::router())
             .merge(routes::email_tracking::callbacks())

@@ -78,6 +78,8 @@ impl Env {
             ("IRISX_DATA_DIR".into(), data_dir.display().to_string()),
             ("IRISX_LISTEN".into(), "127.0.0.1:0".into()),
             ("IRISX_LOG_LEVEL".into(), "warn".into()),
+            // The message benchmark takes no calls: the engine stays off (voice has its own benchmark).
+            ("IRISX_VOICE__ENABLED".into(), "false".into()),
         ];
         vars.extend(extra.iter().cloned());
         let (mut admin_pg, mut nats) = (None, None);

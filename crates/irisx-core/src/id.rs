@@ -194,6 +194,22 @@ define_id!(
     /// A stored file: an attachment, an inbound email's part, a recording.
     ObjectId, "obj", "object"
 );
+define_id!(
+    /// A voice call, outbound or inbound.
+    CallId, "cal", "call"
+);
+define_id!(
+    /// A SIP trunk to a carrier, a tenant's own or the platform's.
+    SipTrunkId, "trk", "SIP trunk"
+);
+define_id!(
+    /// An agent: a SIP user a softphone registers as.
+    AgentId, "agt", "agent"
+);
+define_id!(
+    /// A call recording.
+    RecordingId, "rec", "recording"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod crypto;
 pub mod domain;
 pub mod email;

@@ -86,6 +86,12 @@ pub enum Task {
     /// Hand one outbound email to a provider.
     #[serde(rename = "email.send.v1")]
     SendEmailV1(SendEmailV1),
+    /// Place one queued outbound call through the voice engine.
+    #[serde(rename = "call.create.v1")]
+    CreateCallV1(CreateCallV1),
+    /// Rate one ended call: duration, billable seconds, cost and price, usage, `call.completed`.
+    #[serde(rename = "cdr.create.v1")]
+    CreateCdrV1(CreateCdrV1),
 }
 
 impl Task {
@@ -96,6 +102,8 @@ impl Task {
             Task::SendSmsV1(_) => Subject::SmsSend,
             Task::DeliverWebhookV1(_) => Subject::WebhookTrigger,
             Task::SendEmailV1(_) => Subject::EmailSend,
+            Task::CreateCallV1(_) => Subject::CallCreate,
+            Task::CreateCdrV1(_) => Subject::CdrCreate,
         }
     }
 
@@ -106,6 +114,8 @@ impl Task {
             Task::SendSmsV1(t) => Some(&t.tenant_id),
             Task::DeliverWebhookV1(t) => Some(&t.tenant_id),
             Task::SendEmailV1(t) => Some(&t.tenant_id),
+            Task::CreateCallV1(t) => Some(&t.tenant_id),
+            Task::CreateCdrV1(t) => Some(&t.tenant_id),
         }
     }
 }
@@ -142,6 +152,24 @@ pub struct SendEmailV1 {
     pub tenant_id: TenantId,
     /// The message.
     pub message_id: crate::id::MessageId,
+}
+
+/// Place one queued outbound call: route it over the trunks, originate, and run its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateCallV1 {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The call.
+    pub call_id: crate::id::CallId,
+}
+
+/// Rate one ended call and record its usage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateCdrV1 {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The call.
+    pub call_id: crate::id::CallId,
 }
 
 /// A task on its way into the outbox, written in the same transaction as the change that causes it.

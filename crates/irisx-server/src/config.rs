@@ -87,6 +87,9 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// Days events (and their webhook deliveries) are kept.
     pub event_retention_days: u32,
+    /// Voice: SIP address and port, RTP ports, public address, call limits, blocked prefixes, billing
+    /// increments (`IRISX_VOICE__SIP_PORT`, `__SIP_BIND`, `__RTP_PORT_MIN`, ...).
+    pub voice: crate::voice::VoiceSettings,
     /// Per-plan limits: requests per minute per key (`free`, `starter`, `growth`, `enterprise`).
     pub plan_key_limits: PlanNumbers,
     /// Per-plan markup over provider cost, in percent (`IRISX_PLAN_MARKUP_PERCENT__FREE=20`, …).
@@ -248,6 +251,7 @@ impl Default for Config {
             sms_pace: irisx_core::usecase::SmsPace::default(),
             webhooks: WebhookSettings::default(),
             event_retention_days: 30,
+            voice: crate::voice::VoiceSettings::default(),
             plan_key_limits: PlanNumbers {
                 free: plans.free.per_key_per_minute,
                 starter: plans.starter.per_key_per_minute,
@@ -441,6 +445,9 @@ impl Config {
             if value == 0 {
                 return bad(key, "must be at least 1");
             }
+        }
+        if let Err((key, problem)) = self.voice.check() {
+            return Err(ConfigError::Invalid { key, problem });
         }
         if self.queue_ack_wait_secs == 0 {
             return bad("IRISX_QUEUE_ACK_WAIT_SECS", "must be at least 1");

@@ -31,6 +31,8 @@ pub enum Role {
     Api,
     /// The worker and the outbox relay.
     Worker,
+    /// The voice engine: places queued calls and takes incoming ones; and the outbox relay.
+    Voice,
 }
 
 /// The opened backends.
@@ -83,6 +85,7 @@ fn policy(cfg: &Config) -> Policy {
             per_endpoint_concurrency: cfg.webhooks.per_endpoint_concurrency,
             event_retention: Duration::from_secs(u64::from(cfg.event_retention_days) * 24 * 3600),
         },
+        voice: cfg.voice.policy(),
     }
 }
 
@@ -102,6 +105,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         messaging,
         email,
         objects: object_index,
+        calls,
     } = irisx_store::open_all(&cfg.database_url(), &store_opts)
         .await
         .context("opening the database")?;
@@ -144,6 +148,7 @@ pub async fn open(cfg: &Config, migrate: bool, public_url: String) -> anyhow::Re
         store,
         messaging,
         email,
+        calls,
         objects,
         object_index,
         secrets: SecretBox::new(&secrets.encryption_key_bytes()?),
@@ -197,7 +202,14 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     tasks.spawn(b.relay.run(cancel.clone()));
-    if matches!(role, Role::All | Role::Worker) {
+    let voice = if role == Role::Voice || (role == Role::All && cfg.voice.enabled) {
+        let rt = crate::voice::start(&cfg.voice, &b.platform, cfg.webhooks.allowlist(), cancel.clone()).await?;
+        tasks.spawn(rt.clone().run(b.platform.clone(), cancel.clone()));
+        Some(rt)
+    } else {
+        None
+    };
+    if matches!(role, Role::All | Role::Worker | Role::Voice) {
         let failpoint = cfg
             .failpoint
             .as_deref()
@@ -213,8 +225,14 @@ pub async fn run(cfg: Config, role: Role, migrate: bool) -> anyhow::Result<()> {
                 ..Default::default()
             },
         );
+        let worker = match voice {
+            Some(rt) => worker.with_voice(rt, role == Role::Voice),
+            None => worker,
+        };
         tasks.spawn(worker.run(cancel.clone()));
-        tasks.spawn(Maintenance::new(b.platform.clone()).run(cancel.clone()));
+        if role != Role::Voice {
+            tasks.spawn(Maintenance::new(b.platform.clone()).run(cancel.clone()));
+        }
     }
     if let Some(listener) = listener {
         let settings = ApiSettings {

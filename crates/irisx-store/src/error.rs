@@ -11,6 +11,8 @@ const CONFLICTS: &[(&str, &str)] = &[
     ("users.email", "a user with this email already exists"),
     ("api_keys_key_hash", "an API key with this hash already exists"),
     ("api_keys.key_hash", "an API key with this hash already exists"),
+    ("agents_username", "an agent with this user name already exists"),
+    ("agents.username", "an agent with this user name already exists"),
     ("phone_numbers_number", "this phone number already exists"),
     ("phone_numbers.number", "this phone number already exists"),
     (

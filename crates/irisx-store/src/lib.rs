@@ -6,6 +6,7 @@
 //!
 //! Pick the backend once with [`open`] (or [`open_both`]); after that, code holds `Arc<dyn Store>`.
 
+mod calls_impl;
 mod email_impl;
 mod error;
 mod group_commit;

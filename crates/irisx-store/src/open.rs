@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use irisx_core::ports::calls::CallStore;
 use irisx_core::ports::email::EmailStore;
 use irisx_core::ports::messaging::MessagingStore;
 use irisx_core::ports::objects::ObjectIndex;
@@ -147,6 +148,8 @@ pub struct Stores {
     pub email: Arc<dyn EmailStore>,
     /// The records of stored objects.
     pub objects: Arc<dyn ObjectIndex>,
+    /// Trunks, agents, calls and recordings.
+    pub calls: Arc<dyn CallStore>,
 }
 
 /// Opens the store at `url` (as [`open_both`]) and returns it as every port it implements.
@@ -158,7 +161,8 @@ pub async fn open_all(url: &str, options: &OpenOptions) -> Result<Stores, OpenEr
                 store: s.clone(),
                 messaging: s.clone(),
                 email: s.clone(),
-                objects: s,
+                objects: s.clone(),
+                calls: s,
             }
         }
         Backend::Postgres => {
@@ -167,7 +171,8 @@ pub async fn open_all(url: &str, options: &OpenOptions) -> Result<Stores, OpenEr
                 store: s.clone(),
                 messaging: s.clone(),
                 email: s.clone(),
-                objects: s,
+                objects: s.clone(),
+                calls: s,
             }
         }
     })

@@ -167,3 +167,4 @@ crate::store_impl::impl_store!(PgStore);
 crate::messaging_impl::impl_messaging_store!(PgStore);
 crate::email_impl::impl_email_store!(PgStore);
 crate::objects_impl::impl_object_index!(PgStore);
+crate::calls_impl::impl_call_store!(PgStore);

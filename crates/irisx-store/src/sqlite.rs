@@ -173,3 +173,4 @@ crate::store_impl::impl_store!(SqliteStore);
 crate::messaging_impl::impl_messaging_store!(SqliteStore);
 crate::email_impl::impl_email_store!(SqliteStore);
 crate::objects_impl::impl_object_index!(SqliteStore);
+crate::calls_impl::impl_call_store!(SqliteStore);

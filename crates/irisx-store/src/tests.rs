@@ -141,3 +141,26 @@ all_ports_conformance!(
     email::tracking_is_recorded_once_with_its_suppression_and_suppressions_stay_with_their_tenant,
     email::template_names_are_unique_per_tenant_and_another_tenants_template_is_not_found,
 );
+
+mod calls {
+    macro_rules! calls_cases {
+        ($($case:ident),+ $(,)?) => {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::conformance::calls::with_sqlite_calls(crate::conformance::calls::$case).await;
+                    crate::conformance::calls::with_postgres_calls(stringify!($case), crate::conformance::calls::$case).await;
+                }
+            )+
+        };
+    }
+
+    calls_cases!(
+        tenant_b_cannot_reach_tenant_a_trunks_agents_calls_or_recordings,
+        trunks_for_prefers_the_tenants_own_trunks_else_the_platforms,
+        agent_user_names_are_unique_across_tenants,
+        a_calls_cdr_records_its_usage_and_completes_its_task_once,
+        a_dialled_number_leads_to_its_tenant_and_voice_url,
+        a_change_to_a_live_call_is_taken_once,
+    );
+}

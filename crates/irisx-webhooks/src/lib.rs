@@ -9,6 +9,7 @@
 mod address;
 mod config;
 mod error;
+mod fetch;
 mod headers;
 mod outcome;
 mod policy;

@@ -83,6 +83,32 @@ impl HttpWebhookSender {
         }
     }
 
+    /// GETs `url` under the SSRF rules: the whole body of a 2xx answer of at most `limit` bytes.
+    pub(crate) async fn fetch(&self, url: &WebhookUrl, limit: usize) -> Result<bytes::Bytes, String> {
+        let target = self.target(url).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + self.max_timeout;
+        let call = self
+            .client
+            .get(target)
+            .header(reqwest::header::USER_AGENT, self.user_agent.clone())
+            .send();
+        let mut response = match tokio::time::timeout_at(deadline, call).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(describe(&e.without_url())),
+            Err(_) => return Err("no answer in time".into()),
+        };
+        if !response.status().is_success() {
+            return Err(format!("answered {}", response.status().as_u16()));
+        }
+        let mut body = Vec::new();
+        match tokio::time::timeout_at(deadline, read_capped(&mut response, limit + 1, &mut body)).await {
+            Ok(Ok(())) if body.len() <= limit => Ok(body.into()),
+            Ok(Ok(())) => Err(format!("larger than {limit} bytes")),
+            Ok(Err(e)) => Err(format!("reading the answer: {}", error_chain(&e.without_url()))),
+            Err(_) => Err("the answer was cut off at the timeout".into()),
+        }
+    }
+
     /// Reads the status, the outcome and the start of the body of an answer, within the deadline.
     async fn answered(&self, mut response: Response, deadline: Instant, attempt: Attempt) -> WebhookAttempt {
         let status = response.status();

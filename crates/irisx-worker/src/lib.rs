@@ -5,11 +5,15 @@
 //! database completes the task in that effect's own transaction, so a crash between the effect and the queue
 //! acknowledgement leaves a task that is completed, and its redelivery does nothing.
 
+mod call_docs;
+mod calls;
+mod cdr;
 mod dispatch;
 mod email;
 mod handlers;
 mod maintenance;
 mod sms;
+mod voice;
 mod webhooks;
 
 use std::sync::Arc;
@@ -26,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use maintenance::Maintenance;
+pub use voice::VoiceRuntime;
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -85,11 +90,12 @@ pub enum Outcome {
     Fail(String),
 }
 
-/// The subjects this worker consumes.
+/// The subjects a worker consumes.
 pub const SUBJECTS: &[Subject] = &[
     Subject::SmsSend,
     Subject::EmailSend,
     Subject::WebhookTrigger,
+    Subject::CdrCreate,
     Subject::PlatformMaintenance,
 ];
 
@@ -99,6 +105,8 @@ pub struct Worker {
     platform: Arc<Platform>,
     queue: Arc<dyn Queue>,
     options: WorkerOptions,
+    subjects: Vec<Subject>,
+    voice: Option<Arc<VoiceRuntime>>,
 }
 
 impl Worker {
@@ -108,13 +116,26 @@ impl Worker {
             platform,
             queue,
             options,
+            subjects: SUBJECTS.to_vec(),
+            voice: None,
         }
+    }
+
+    /// Also places calls (`call.create`) through a voice runtime; with `only`, places calls and nothing else
+    /// (the `voice` role).
+    pub fn with_voice(mut self, voice: Arc<VoiceRuntime>, only: bool) -> Self {
+        if only {
+            self.subjects.clear();
+        }
+        self.subjects.push(Subject::CallCreate);
+        self.voice = Some(voice);
+        self
     }
 
     /// Runs one consume loop per subject until `cancel`; in-flight tasks finish before it returns.
     pub async fn run(self, cancel: CancellationToken) {
         let mut loops = JoinSet::new();
-        for subject in SUBJECTS {
+        for subject in &self.subjects {
             let (w, c, s) = (self.clone(), cancel.clone(), *subject);
             loops.spawn(async move { w.consume(s, c).await });
         }
@@ -153,7 +174,7 @@ impl Worker {
     /// were processed. For tests and one-shot runs.
     pub async fn run_until_idle(&self) -> Result<usize, CoreError> {
         let mut total = 0;
-        for subject in SUBJECTS {
+        for subject in &self.subjects {
             let mut sub = self.queue.subscribe(*subject).await?;
             loop {
                 let batch = sub
@@ -210,7 +231,7 @@ impl Worker {
             }
         };
         self.failpoint(Failpoint::BeforeEffect, &id).await;
-        let outcome = handlers::run(&self.platform, &id, task).await;
+        let outcome = handlers::run(&self.platform, self.voice.as_ref(), &id, task).await;
         let recorded = match outcome {
             Ok(Outcome::Done) => Ok(()),
             Ok(Outcome::RetryAt(at, why)) => store.reschedule_task(&id, at, &why).await,

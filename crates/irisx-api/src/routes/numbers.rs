@@ -7,6 +7,7 @@ use irisx_core::id::{PhoneNumberId, ProviderAccountId, TenantId};
 use irisx_core::ports::messaging::NumberPatch;
 use irisx_core::sms::model::{PhoneNumber, SenderType};
 use irisx_core::usecase::accounts::{self, NewNumber};
+use irisx_core::usecase::calls;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -52,6 +53,9 @@ pub struct NumberOut {
     pub help_text: Option<String>,
     /// The sender pool it belongs to.
     pub pool: Option<String>,
+    /// Where calls to it fetch their call-control document (shown by `PATCH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice_url: Option<String>,
 }
 
 impl From<PhoneNumber> for NumberOut {
@@ -65,6 +69,7 @@ impl From<PhoneNumber> for NumberOut {
             account_id: n.account_id,
             help_text: n.help_text,
             pool: n.pool,
+            voice_url: None,
         }
     }
 }
@@ -81,6 +86,10 @@ pub struct NumberPatchIn {
     #[serde(default, deserialize_with = "crate::dto::nullable")]
     #[schema(value_type = Option<String>)]
     pub pool: Option<Option<String>>,
+    /// Where calls to the number fetch their call-control document (null to stop taking calls on it).
+    #[serde(default, deserialize_with = "crate::dto::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub voice_url: Option<Option<String>>,
 }
 
 /// Your numbers.
@@ -97,7 +106,7 @@ async fn list_numbers(
     )))
 }
 
-/// Set a number's HELP answer.
+/// Set a number's HELP answer, sender pool and voice URL.
 #[utoipa::path(patch, path = "/v1/phone-numbers/{id}", tag = "numbers", params(("id" = String, Path)), request_body = NumberPatchIn,
     security(("bearer" = []), ("api_key" = ["numbers:manage"])), responses((status = 200, body = NumberOut), (status = 404, body = ErrorBody)))]
 async fn update_number(
@@ -110,8 +119,13 @@ async fn update_number(
         help_text: b.help_text,
         pool: b.pool,
     };
-    let n = accounts::update_number(&st.platform, &p, &path_id(&id, "phone number")?, &patch).await?;
-    Ok(Json(n.into()))
+    let id = path_id(&id, "phone number")?;
+    let n = accounts::update_number(&st.platform, &p, &id, &patch).await?;
+    let voice_url = match b.voice_url {
+        Some(url) => calls::set_voice_url(&st.platform, &p, &id, url.as_deref()).await?,
+        None => calls::voice_url(&st.platform, &p, &id).await?,
+    };
+    Ok(Json(NumberOut { voice_url, ..n.into() }))
 }
 
 /// A number to add.

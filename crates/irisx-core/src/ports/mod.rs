@@ -2,6 +2,7 @@
 //! start-up; the code holds `Arc<dyn Port>` and never asks which backend it has.
 
 pub mod cache;
+pub mod calls;
 pub mod email;
 pub mod messaging;
 pub mod objects;

@@ -24,6 +24,8 @@ wire_enum!(
         Whatsapp => "whatsapp",
         /// Discord, Slack, Teams, Telegram.
         Chat => "chat",
+        /// Voice calls (usage records of calls).
+        Voice => "voice",
     }
 );
 

@@ -36,7 +36,8 @@ pub enum Owner<'a> {
 }
 
 impl Owner<'_> {
-    fn tenant(&self) -> Option<&TenantId> {
+    /// The owning tenant, or `None` for the platform.
+    pub(crate) fn tenant(&self) -> Option<&TenantId> {
         match self {
             Owner::Tenant(p) => Some(p.tenant_id()),
             Owner::Platform(_) => None,
@@ -50,14 +51,16 @@ impl Owner<'_> {
         }
     }
 
-    fn authorize(&self, write: bool) -> Result<(), CoreError> {
+    /// Refuses a caller who may not read (or, with `write`, change) the owner's resources.
+    pub(crate) fn authorize(&self, write: bool) -> Result<(), CoreError> {
         match self {
             Owner::Tenant(p) => p.authorize(MANAGE),
             Owner::Platform(a) => a.require(if write { AdminRole::Admin } else { AdminRole::Readonly }),
         }
     }
 
-    fn audit(&self, action: &str, kind: &str, id: &str) -> AuditEntry {
+    /// An audit entry by the owner's actor.
+    pub(crate) fn audit(&self, action: &str, kind: &str, id: &str) -> AuditEntry {
         let e = AuditEntry::new(&self.actor(), action).target(kind, id);
         match self.tenant() {
             Some(t) => e.tenant(t),
@@ -67,7 +70,7 @@ impl Owner<'_> {
 }
 
 /// The context credentials are sealed under: the owning tenant, or `platform`.
-fn seal_context(tenant: Option<&TenantId>) -> String {
+pub(crate) fn seal_context(tenant: Option<&TenantId>) -> String {
     tenant.map_or_else(|| "platform".to_owned(), ToString::to_string)
 }
 

@@ -5,8 +5,10 @@
 //! audit entry in the same transaction.
 
 pub mod accounts;
+pub mod agents;
 pub mod api_keys;
 pub mod auth;
+pub mod calls;
 pub mod email;
 pub mod email_inbound;
 pub mod email_input;
@@ -19,6 +21,7 @@ pub mod receipts;
 pub mod sms;
 pub mod staff_auth;
 pub mod tenants;
+pub mod trunks;
 pub mod users;
 pub mod webhooks;
 
@@ -31,6 +34,7 @@ use crate::auth::TokenSigner;
 use crate::crypto::SecretBox;
 use crate::domain::Plan;
 use crate::ports::cache::{Cache, Rate};
+use crate::ports::calls::CallStore;
 use crate::ports::email::EmailStore;
 use crate::ports::messaging::MessagingStore;
 use crate::ports::objects::{ObjectIndex, Objects};
@@ -46,6 +50,8 @@ pub struct Platform {
     pub messaging: Arc<dyn MessagingStore>,
     /// The system of record's email side (the same database).
     pub email: Arc<dyn EmailStore>,
+    /// The system of record's calls side: trunks, agents, calls, recordings (the same database).
+    pub calls: Arc<dyn CallStore>,
     /// Attachments, recordings and exports: a local directory or an S3 bucket.
     pub objects: Arc<dyn Objects>,
     /// The records of stored objects (the same database).
@@ -85,6 +91,8 @@ pub struct Policy {
     pub markup: PlanMarkup,
     /// Webhook delivery: schedule, timeout, disabling, concurrency, retention.
     pub webhooks: webhooks::WebhookPolicy,
+    /// Voice: billing increments per plan, blocked destinations, ring time.
+    pub voice: crate::calls::VoicePolicy,
 }
 
 /// The markup over provider cost each plan pays, in percent: price = cost × (100 + markup) / 100.
@@ -165,6 +173,7 @@ impl Default for Policy {
             sms_pace: SmsPace::default(),
             markup: PlanMarkup::default(),
             webhooks: webhooks::WebhookPolicy::default(),
+            voice: crate::calls::VoicePolicy::default(),
         }
     }
 }

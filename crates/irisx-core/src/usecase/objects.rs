@@ -56,8 +56,25 @@ fn key_of(tenant: &TenantId, purpose: ObjectPurpose, id: &ObjectId) -> String {
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant, purpose = new.purpose.as_str()))]
 pub async fn store(p: &Platform, tenant: &TenantId, new: NewObject) -> Result<StoredObject, CoreError> {
     let id = ObjectId::new();
+    let key = key_of(tenant, new.purpose, &id);
+    put(p, tenant, id, key, new).await
+}
+
+/// Keeps a file for `tenant` under a key IRISX chose for it (a recording's dated key).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant, purpose = new.purpose.as_str()))]
+pub async fn store_at(p: &Platform, tenant: &TenantId, key: String, new: NewObject) -> Result<StoredObject, CoreError> {
+    put(p, tenant, ObjectId::new(), key, new).await
+}
+
+async fn put(
+    p: &Platform,
+    tenant: &TenantId,
+    id: ObjectId,
+    key: String,
+    new: NewObject,
+) -> Result<StoredObject, CoreError> {
     let object = StoredObject {
-        key: key_of(tenant, new.purpose, &id),
+        key,
         id,
         tenant_id: tenant.clone(),
         purpose: new.purpose,

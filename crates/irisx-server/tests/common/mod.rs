@@ -5,6 +5,7 @@
 
 pub mod email;
 pub mod receiver;
+pub mod sipp;
 pub mod sms;
 pub mod world;
 
@@ -90,6 +91,9 @@ impl TestEnv {
             ("IRISX_DATA_DIR".to_owned(), dir.path().display().to_string()),
             ("IRISX_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("IRISX_LOG_LEVEL".to_owned(), "info".to_owned()),
+            // The voice engine on loopback and a free port, so parallel tests never meet on 5060.
+            ("IRISX_VOICE__SIP_BIND".to_owned(), "127.0.0.1".to_owned()),
+            ("IRISX_VOICE__SIP_PORT".to_owned(), "0".to_owned()),
         ];
         let (mut pg, mut nats) = (None, None);
         if profile == Profile::Services {
@@ -200,6 +204,8 @@ pub struct Server {
     pub base: String,
     pub stderr: Arc<Mutex<String>>,
     pub started_in: Duration,
+    /// Reads stderr into `stderr` until the process closes it.
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -213,7 +219,7 @@ impl Server {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err_lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
         let sink = stderr.clone();
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             while let Ok(Some(l)) = err_lines.next_line().await {
                 let mut s = sink.lock().unwrap();
                 s.push_str(&l);
@@ -244,6 +250,7 @@ impl Server {
             base,
             stderr,
             started_in: started.elapsed(),
+            stderr_reader: Some(stderr_reader),
         }
     }
 
@@ -260,10 +267,15 @@ impl Server {
             .status()
             .await
             .expect("kill -TERM");
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .expect("exit in time")
-            .expect("wait")
+            .expect("wait");
+        // The last lines may still be on their way into `stderr`: read to the end before anyone looks.
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
+        status
     }
 
     /// Waits until the server's log contains `needle`.

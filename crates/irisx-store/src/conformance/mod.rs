@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod calls;
 pub mod email;
 pub mod ledger;
 pub mod messages;

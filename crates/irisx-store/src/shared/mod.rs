@@ -13,6 +13,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audit_outbox;
 pub(crate) mod auth;
+pub(crate) mod calls;
 pub(crate) mod email;
 pub(crate) mod email_templates;
 pub(crate) mod ledger;
@@ -21,6 +22,7 @@ pub(crate) mod msg_worker;
 pub(crate) mod numbers;
 pub(crate) mod objects;
 pub(crate) mod tenants;
+pub(crate) mod trunks;
 pub(crate) mod users;
 pub(crate) mod webhook_ops;
 pub(crate) mod webhooks;
@@ -30,16 +32,19 @@ pub(crate) mod prelude {
     pub(crate) use crate::error::map as db_err;
     pub(crate) use crate::{msg_rows, rows, webhook_rows};
     pub(crate) use irisx_core::audit::{AuditEntry, AuditFilter};
+    pub(crate) use irisx_core::calls::{Agent, Call, CallRecording, SipTrunk};
     pub(crate) use irisx_core::domain::{
         AdminSession, AdminUser, ApiKey, Role, Session, Tenant, TenantStatus, User, UserStatus,
     };
     pub(crate) use irisx_core::email::content::EmailContent;
     pub(crate) use irisx_core::email::template::{EmailTemplate, Parts as TemplateParts};
     pub(crate) use irisx_core::id::{
-        AdminSessionId, AdminUserId, ApiKeyId, EventId, MessageId, ObjectId, PhoneNumberId, ProviderAccountId, RouteId,
-        SessionId, StatusChangeId, TaskId, TemplateId, TenantId, UserId, WebhookDeliveryId, WebhookEndpointId,
+        AdminSessionId, AdminUserId, AgentId, ApiKeyId, CallId, EventId, MessageId, ObjectId, PhoneNumberId,
+        ProviderAccountId, RouteId, SessionId, SipTrunkId, StatusChangeId, TaskId, TemplateId, TenantId, UserId,
+        WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
+    pub(crate) use irisx_core::ports::calls::{CallUpdate, VoiceRoute};
     pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
     pub(crate) use irisx_core::ports::messaging::{EventFilter, MessageFilter, NumberPatch, SentRecord, UsageTotal};
     pub(crate) use irisx_core::ports::objects::StoredObject;
@@ -107,6 +112,8 @@ macro_rules! shared_sql {
         $crate::shared::email::email_sql!();
         $crate::shared::email_templates::email_template_sql!();
         $crate::shared::objects::object_sql!();
+        $crate::shared::trunks::trunk_sql!();
+        $crate::shared::calls::call_sql!();
     };
 }
 pub(crate) use shared_sql;

@@ -1,0 +1,8 @@
+//! Voice calls as the control plane sees them: SIP trunks with their rates, agents, the calls ledger and its
+//! recordings ([`model`]), and the rules that pick trunks and rate a finished call ([`rating`]).
+
+pub mod model;
+pub mod rating;
+
+pub use model::{Agent, Call, CallControl, CallRecording, CallStatus, SipTrunk, TrunkRate, TrunkTransport};
+pub use rating::{BillingIncrements, VoicePolicy};

@@ -1,0 +1,339 @@
+//! Calls on the real binary with sipp as the carrier and as callers and agents: a call placed through the
+//! API runs its documents (Say, Play, Gather posting digits to an action, Record), hangs up and is rated by its
+//! CDR with a `call.completed` event; a trunk answering 503 fails over to the next, one answering 486 ends the
+//! call busy without failover; tenants cannot reach each other's trunks, calls and agents; bad input is 422.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::sipp::Sipp;
+use common::*;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const DTMF_PCAP: &str = "/usr/share/sip-tester/dtmf_2833_1.pcap";
+
+/// A server whose webhooks (and documents) may go to loopback.
+async fn start(profile: Profile) -> (TestEnv, Server, String) {
+    let mut env = TestEnv::new(profile).await;
+    env.set("IRISX_WEBHOOKS__ALLOWLIST", "127.0.0.0/8");
+    env.set("IRISX_PUBLIC_RATE_PER_MINUTE", "100000");
+    boot_in(env).await
+}
+
+/// A tenant (free plan) with its owner's token.
+async fn tenant(api: &Api, staff: &str, tag: &str) -> String {
+    api.tenant_with_owner(staff, tag, &format!("owner@{tag}.test")).await.1
+}
+
+/// Adds one of the tenant's trunks at a sipp carrier, with a per-minute rate for every destination.
+async fn trunk(api: &Api, token: &str, name: &str, port: u16, rate: i64) -> String {
+    let body = json!({"name": name, "host": "127.0.0.1", "port": port, "username": "carrier-user",
+        "password": "carrier-pass", "rates": [{"prefix": "+", "cost_micros_per_minute": rate}]});
+    let t = api.post("/v1/sip-trunks", Auth::Bearer(token), body).await.expect(201);
+    assert!(t.get("password").is_none() && t["has_credentials"] == true, "{t}");
+    t["id"].as_str().unwrap().to_owned()
+}
+
+/// Polls a call until it has a CDR (its price is set), within 20 s.
+async fn rated(api: &Api, token: &str, id: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let c = api
+            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
+            .await
+            .expect(200);
+        if !c["price_micros"].is_null() {
+            return c;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the call was never rated: {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn xml(doc: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(doc.as_bytes().to_vec(), "application/xml")
+}
+
+/// The tenant's document server: a menu (Say, Play, Gather), then Record, then Hangup; and status callbacks.
+async fn documents() -> MockServer {
+    let server = MockServer::start().await;
+    let menu = format!(
+        r#"<Response><Say>Welcome.</Say><Play>{}/tone.wav</Play><Gather numDigits="1" timeout="5" action="/digits"><Say>Press a key.</Say></Gather><Say>Nothing.</Say></Response>"#,
+        server.uri()
+    );
+    let tone = irisx_voice::media::tone(440.0, Duration::from_millis(300), 8000);
+    let wav = irisx_voice::media::samples_to_wav(&tone).unwrap().to_vec();
+    Mock::given(method("POST"))
+        .and(path("/voice"))
+        .respond_with(xml(&menu))
+        .mount(&server)
+        .await;
+    let record = r#"<Response><Record maxLength="1" action="/recorded"/></Response>"#;
+    Mock::given(method("POST"))
+        .and(path("/digits"))
+        .respond_with(xml(record))
+        .mount(&server)
+        .await;
+    let bye = "<Response><Hangup/></Response>";
+    Mock::given(method("POST"))
+        .and(path("/recorded"))
+        .respond_with(xml(bye))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/tone.wav"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(wav, "audio/wav"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/status"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The JSON bodies posted to `at`.
+async fn posted(server: &MockServer, at: &str) -> Vec<Value> {
+    let all: Vec<Request> = server.received_requests().await.unwrap_or_default();
+    all.iter()
+        .filter(|r| r.url.path() == at)
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Waits until the status callback got an event of each of `kinds` (deliveries run in parallel, so in any
+/// order).
+async fn callbacks(server: &MockServer, kinds: &[&str]) {
+    let started = Instant::now();
+    loop {
+        let types: Vec<String> = posted(server, "/status")
+            .await
+            .iter()
+            .filter_map(|b| b["type"].as_str().map(str::to_owned))
+            .collect();
+        if kinds.iter().all(|k| types.iter().any(|t| t == k)) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not all of {kinds:?} called back; got {types:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn an_outbound_call_runs_its_documents_and_is_rated(profile: Profile) {
+    let (env, server, staff) = start(profile).await;
+    let api = server.api();
+    let token = tenant(&api, &staff, "voice-a").await;
+    let docs = documents().await;
+    let carrier = Sipp::start(
+        "uas_play.xml",
+        &[
+            "-key",
+            "codec",
+            "0",
+            "-key",
+            "codec_name",
+            "PCMU",
+            "-key",
+            "pcap",
+            DTMF_PCAP,
+        ],
+    );
+    let trunk_id = trunk(&api, &token, "carrier", carrier.port, 12_000).await;
+    let body = json!({"to": "+15551230000", "from": "+15559870000", "url": format!("{}/voice", docs.uri()),
+        "status_callback": format!("{}/status", docs.uri())});
+    let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+    assert_eq!(call["status"], "queued");
+    let id = call["id"].as_str().unwrap();
+
+    carrier.expect_success().await;
+    let rated = rated(&api, &token, id).await;
+    assert_eq!(rated["status"], "completed", "{rated}");
+    assert_eq!(rated["trunk_id"], trunk_id.as_str());
+    let duration = rated["duration_secs"].as_i64().unwrap();
+    assert!((2..=15).contains(&duration), "duration {duration}");
+    assert_eq!(rated["billable_secs"], 60, "the free plan bills whole minutes");
+    assert_eq!(
+        rated["price_micros"], 14_400,
+        "12,000 a minute plus the free plan's 20 %"
+    );
+    let first = &posted(&docs, "/voice").await[0];
+    assert_eq!(
+        (first["CallSid"].as_str(), first["To"].as_str()),
+        (Some(id), Some("+15551230000"))
+    );
+    assert_eq!(posted(&docs, "/digits").await[0]["Digits"], "1");
+    let recorded = &posted(&docs, "/recorded").await[0];
+    assert!(
+        recorded["RecordingUrl"].as_str().unwrap().contains("/v1/objects/obj_"),
+        "{recorded}"
+    );
+    let kinds = [
+        "call.queued",
+        "call.initiated",
+        "call.ringing",
+        "call.answered",
+        "call.completed",
+    ];
+    callbacks(&docs, &kinds).await;
+    let completed = posted(&docs, "/status")
+        .await
+        .into_iter()
+        .find(|b| b["type"] == "call.completed")
+        .unwrap();
+    assert_eq!(completed["data"]["duration_secs"], duration);
+    let recordings = api
+        .get(&format!("/v1/calls/{id}/recordings"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let object = recordings["data"][0]["object_id"]
+        .as_str()
+        .expect("one recording")
+        .to_owned();
+    let link = api
+        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let wav = reqwest::get(link["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_outbound_call_through_a_sipp_carrier_runs_say_play_gather_and_record_then_is_rated_on_hangup() {
+    for profile in profiles("calls outbound") {
+        an_outbound_call_runs_its_documents_and_is_rated(profile).await;
+    }
+}
+
+async fn failover_and_busy(profile: Profile) {
+    let (env, server, staff) = start(profile).await;
+    let api = server.api();
+    let token = tenant(&api, &staff, "voice-f").await;
+    let docs = documents().await;
+    let doc = "<Response><Pause length=\"1\"/><Hangup/></Response>";
+    let place = |api: Api, token: String| async move {
+        let body = json!({"to": "+15551230000", "from": "+15559870000", "document": doc});
+        let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+        call["id"].as_str().unwrap().to_owned()
+    };
+
+    let refusing = Sipp::start("uas_503.xml", &[]);
+    let answering = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
+    trunk(&api, &token, "cheap", refusing.port, 1_000).await;
+    let second = trunk(&api, &token, "dear", answering.port, 2_000).await;
+    let id = place(api.clone(), token.clone()).await;
+    refusing.expect_success().await;
+    answering.expect_success().await;
+    let c = rated(&api, &token, &id).await;
+    assert_eq!(
+        (c["status"].as_str(), c["trunk_id"].as_str()),
+        (Some("completed"), Some(second.as_str())),
+        "{c}"
+    );
+
+    let token = tenant(&api, &staff, "voice-b").await;
+    let busy = Sipp::start("uas_486.xml", &[]);
+    let never = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
+    trunk(&api, &token, "cheap", busy.port, 1_000).await;
+    trunk(&api, &token, "dear", never.port, 2_000).await;
+    let id = place(api.clone(), token.clone()).await;
+    busy.expect_success().await;
+    let c = rated(&api, &token, &id).await;
+    assert_eq!(
+        (c["status"].as_str(), c["sip_code"].as_u64()),
+        (Some("busy"), Some(486)),
+        "{c}"
+    );
+    assert_eq!(c["billable_secs"], 0);
+    drop(never);
+    drop(docs);
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_trunk_answering_503_fails_over_to_the_next_and_486_ends_the_call_busy_without_failover() {
+    for profile in profiles("calls failover") {
+        failover_and_busy(profile).await;
+    }
+}
+
+/// Polls a call until it is in progress, within 10 s.
+async fn in_progress(api: &Api, token: &str, id: &str) {
+    let started = Instant::now();
+    loop {
+        let c = api
+            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
+            .await
+            .expect(200);
+        if c["status"] == "in-progress" {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the call was never answered: {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn live_calls_are_redirected_and_hung_up(profile: Profile) {
+    let (env, server, staff) = start(profile).await;
+    let api = server.api();
+    let long = r#"<Response><Pause length="20"/><Say>Still here.</Say></Response>"#;
+    let answer = ["-key", "codec", "0", "-key", "codec_name", "PCMU"];
+    for (tag, change) in [
+        (
+            "voice-r",
+            json!({"document": "<Response><Say>Goodbye.</Say><Hangup/></Response>"}),
+        ),
+        ("voice-h", json!({"status": "completed"})),
+    ] {
+        let token = tenant(&api, &staff, tag).await;
+        let carrier = Sipp::start("uas_answer.xml", &answer);
+        trunk(&api, &token, "carrier", carrier.port, 6_000).await;
+        let body = json!({"to": "+15551230000", "from": "+15559870000", "document": long});
+        let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+        let id = call["id"].as_str().unwrap();
+        in_progress(&api, &token, id).await;
+        api.post(&format!("/v1/calls/{id}"), Auth::Bearer(&token), change)
+            .await
+            .expect(200);
+        carrier.expect_success().await;
+        let c = rated(&api, &token, id).await;
+        assert_eq!(c["status"], "completed", "{c}");
+        assert!(
+            c["duration_secs"].as_i64().unwrap() < 10,
+            "the change ended the 20 s pause early: {c}"
+        );
+        api.post(
+            &format!("/v1/calls/{id}"),
+            Auth::Bearer(&token),
+            json!({"status": "completed"}),
+        )
+        .await
+        .expect(409);
+    }
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_live_call_is_redirected_to_a_new_document_or_hung_up_through_the_api() {
+    for profile in profiles("calls live control") {
+        live_calls_are_redirected_and_hung_up(profile).await;
+    }
+}

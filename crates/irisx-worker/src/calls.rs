@@ -1,0 +1,322 @@
+//! The call orchestrator on a voice node: `call.create` routes a queued call over the tenant's trunks (the
+//! cheapest for the destination first) and originates it; each live call then has a supervisor that turns
+//! the engine's events into the call's states and events, runs its documents once it is answered, and at
+//! hangup writes the final state with a `cdr.create` task. A tenant's hang-up or redirect of a live call is
+//! left in the ledger and taken by the call's supervisor. Incoming calls to a tenant's number run the
+//! number's voice URL.
+//!
+//! A call is dialled at most once: the task is completed with the `initiated` state before the engine is
+//! asked, so a crash in between leaves a call that never rang rather than one that rings twice.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use irisx_core::CoreError;
+use irisx_core::calls::{Call, CallControl, CallStatus};
+use irisx_core::id::{CallId, SipTrunkId, TaskId};
+use irisx_core::ports::calls::CallUpdate;
+use irisx_core::ports::voice::{
+    CallEvent, CallHandle, CallRef, Destination, HangupCause, IncomingCall, Originate, TrunkTarget, VoiceError,
+};
+use irisx_core::sms::model::Direction;
+use irisx_core::task::{CreateCallV1, CreateCdrV1, NewTask, Task};
+use irisx_core::usecase::calls::new_call;
+use irisx_core::usecase::{Platform, trunks};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Outcome;
+use crate::voice::VoiceRuntime;
+
+/// The trunks a call may be answered on, with their rates and currencies.
+type Rates = Vec<(SipTrunkId, i64, String)>;
+
+/// How long a supervisor waits for the engine's hangup after the document ended.
+const HANGUP_WAIT: Duration = Duration::from_secs(30);
+
+/// Writes a call's new state with its event (`call.<name>`), and what else goes with it.
+async fn write(p: &Platform, call: &Call, event: Option<&str>, task: Option<&NewTask>, completes: Option<&TaskId>) {
+    let event = event.map(|name| call.event(name));
+    let update = CallUpdate {
+        call,
+        event: event.as_ref(),
+        task,
+        completes,
+    };
+    if let Err(e) = p.calls.update_call(update).await {
+        tracing::error!(call_id = %call.id, error = %e, "cannot record the call's state");
+    }
+}
+
+/// Places a queued call.
+#[tracing::instrument(skip_all, fields(tenant_id = %t.tenant_id, call_id = %t.call_id))]
+pub(crate) async fn create(
+    p: &Arc<Platform>,
+    rt: &Arc<VoiceRuntime>,
+    id: &TaskId,
+    t: &CreateCallV1,
+) -> Result<Outcome, CoreError> {
+    let mut call = p.calls.get_call(&t.tenant_id, &t.call_id).await?;
+    if call.status != CallStatus::Queued {
+        p.store.complete_task(id).await?;
+        return Ok(Outcome::Done);
+    }
+    let route = trunks::route(p, &call.tenant_id, &call.to).await?;
+    if route.is_empty() {
+        let why = if p.policy.voice.blocked(&call.to).is_some() {
+            ("blocked_destination", "this destination may not be called")
+        } else {
+            ("no_route", "no trunk serves this destination")
+        };
+        fail(&mut call, why.0, why.1);
+        end(p, &mut call, None, Some(id)).await;
+        return Ok(Outcome::Done);
+    }
+    let targets = route
+        .iter()
+        .map(|(trunk, _)| trunks::target(p, trunk))
+        .collect::<Result<Vec<TrunkTarget>, _>>()?;
+    let rates: Rates = route
+        .iter()
+        .map(|(trunk, rate)| (trunk.id.clone(), *rate, trunk.currency.clone()))
+        .collect();
+    if let Some(caller_id) = route.first().and_then(|(trunk, _)| trunk.caller_id.clone()) {
+        call.from = caller_id;
+    }
+    call.status = CallStatus::Initiated;
+    call.updated_at = OffsetDateTime::now_utc();
+    write(p, &call, Some("initiated"), None, Some(id)).await;
+    let request = Originate {
+        tenant: call.tenant_id.to_string(),
+        to: call.to.clone(),
+        from: call.from.clone(),
+        destination: Destination::Trunks(targets),
+        ring_timeout: Duration::from_secs(u64::from(call.timeout_secs)),
+    };
+    match rt.engine.originate(request).await {
+        Ok(handle) => {
+            let (p, rt2) = (p.clone(), rt.clone());
+            rt.live.spawn(supervise(p, rt2, call, handle, rates));
+        }
+        Err(e) => {
+            let code = match &e {
+                VoiceError::CallLimit { .. } => "call_limit",
+                VoiceError::NoRoute => "no_route",
+                _ => "engine_error",
+            };
+            fail(&mut call, code, &e.to_string());
+            end(p, &mut call, None, None).await;
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+fn fail(call: &mut Call, code: &str, message: &str) {
+    call.status = CallStatus::Failed;
+    call.error_code = Some(code.to_owned());
+    call.error_message = Some(message.to_owned());
+}
+
+/// Takes an incoming call: the dialled number's tenant and voice URL run it; anything else is refused 404.
+#[tracing::instrument(skip_all, fields(to = %incoming.to))]
+pub(crate) async fn incoming(p: &Arc<Platform>, rt: &Arc<VoiceRuntime>, incoming: IncomingCall) {
+    let route = match p.calls.voice_route(&incoming.to).await {
+        Ok(Some(r)) if r.voice_url.is_some() => r,
+        Ok(_) => return refuse(rt, &incoming, 404).await,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look the dialled number up");
+            return refuse(rt, &incoming, 503).await;
+        }
+    };
+    let from = plus(&incoming.from);
+    let mut call = new_call(
+        &route.tenant_id,
+        Direction::Inbound,
+        from,
+        plus(&incoming.to),
+        CallStatus::Ringing,
+    );
+    call.url = route.voice_url;
+    if let Err(e) = p.calls.create_call(&call, &call.event("ringing"), None).await {
+        tracing::error!(error = %e, "cannot record the incoming call");
+        return refuse(rt, &incoming, 503).await;
+    }
+    let (p, rt2) = (p.clone(), rt.clone());
+    rt.live.spawn(supervise(p, rt2, call, incoming.handle, Vec::new()));
+}
+
+fn plus(number: &str) -> String {
+    if number.starts_with('+') || !number.bytes().all(|b| b.is_ascii_digit()) {
+        number.to_owned()
+    } else {
+        format!("+{number}")
+    }
+}
+
+async fn refuse(rt: &VoiceRuntime, incoming: &IncomingCall, code: u16) {
+    if let Err(e) = rt.engine.reject(&incoming.handle.call, code).await {
+        tracing::warn!(error = %e, "cannot refuse the incoming call");
+    }
+}
+
+/// Follows one call from its first event to its hangup.
+async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: CallHandle, rates: Rates) {
+    let inbound = call.direction == Direction::Inbound;
+    let shared = Arc::new(Mutex::new(call));
+    let (answered_tx, answered_rx) = oneshot::channel();
+    let watcher = tokio::spawn(watch(p.clone(), shared.clone(), handle.events, rates, answered_tx));
+    let (redirect_tx, mut redirects) = mpsc::unbounded_channel();
+    let call_id = shared.lock().unwrap_or_else(|e| e.into_inner()).id.clone();
+    let poller = tokio::spawn(take_controls(
+        p.clone(),
+        rt.clone(),
+        call_id,
+        handle.call.clone(),
+        redirect_tx,
+    ));
+    let should_run = inbound || answered_rx.await.is_ok();
+    if should_run {
+        let snapshot = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let ran = crate::call_docs::run(&p, &rt, &snapshot, &handle.call, !inbound, &mut redirects).await;
+        if let Err(reason) = ran {
+            tracing::info!(call_id = %snapshot.id, reason, "the call's document failed");
+            fail(
+                &mut shared.lock().unwrap_or_else(|e| e.into_inner()),
+                "document_error",
+                &reason,
+            );
+            if let Err(e) = rt.engine.hangup(&handle.call).await {
+                tracing::debug!(error = %e, "hanging up after a document failure");
+            }
+        }
+    }
+    let ended = match tokio::time::timeout(HANGUP_WAIT, watcher).await {
+        Ok(Ok(hangup)) => hangup,
+        _ => {
+            let _ = rt.engine.hangup(&handle.call).await;
+            (HangupCause::Failed, None)
+        }
+    };
+    poller.abort();
+    let mut call = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    end(&p, &mut call, Some(ended), None).await;
+}
+
+/// How often a supervisor looks for the tenant's changes to its call.
+const CONTROL_POLL: Duration = Duration::from_millis(250);
+
+/// Applies the tenant's changes to a live call until aborted: a hang-up at once, a redirect through the
+/// document runner.
+async fn take_controls(
+    p: Arc<Platform>,
+    rt: Arc<VoiceRuntime>,
+    id: CallId,
+    leg: CallRef,
+    redirects: mpsc::UnboundedSender<(Option<String>, Option<String>)>,
+) {
+    let mut tick = tokio::time::interval(CONTROL_POLL);
+    loop {
+        tick.tick().await;
+        let text = match p.calls.take_control(&id).await {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(call_id = %id, error = %e, "cannot read the call's pending change");
+                continue;
+            }
+        };
+        match serde_json::from_str::<CallControl>(&text) {
+            Ok(CallControl::Hangup) => {
+                if let Err(e) = rt.engine.hangup(&leg).await {
+                    tracing::debug!(call_id = %id, error = %e, "hanging up on the tenant's request");
+                }
+            }
+            Ok(CallControl::Redirect { url, document }) => {
+                let _ = redirects.send((url, document));
+            }
+            Err(e) => tracing::error!(call_id = %id, error = %e, "an unreadable pending change"),
+        }
+    }
+}
+
+/// Turns events into states until the hangup, which it returns.
+async fn watch(
+    p: Arc<Platform>,
+    call: Arc<Mutex<Call>>,
+    mut events: mpsc::UnboundedReceiver<CallEvent>,
+    rates: Rates,
+    answered: oneshot::Sender<()>,
+) -> (HangupCause, Option<u16>) {
+    let mut answered = Some(answered);
+    while let Some(event) = events.recv().await {
+        let (snapshot, name) = {
+            let mut c = call.lock().unwrap_or_else(|e| e.into_inner());
+            let name = match event {
+                CallEvent::Ringing if c.status != CallStatus::Ringing => {
+                    c.status = CallStatus::Ringing;
+                    "ringing"
+                }
+                CallEvent::Answered { trunk } => {
+                    on_answer(&mut c, trunk.as_deref(), &rates);
+                    "answered"
+                }
+                CallEvent::FailedOver { trunk, sip_code } => {
+                    tracing::info!(call_id = %c.id, trunk, ?sip_code, "a trunk failed; trying the next");
+                    continue;
+                }
+                CallEvent::Hangup { cause, sip_code } => return (cause, sip_code),
+                _ => continue,
+            };
+            c.updated_at = OffsetDateTime::now_utc();
+            (c.clone(), name)
+        };
+        write(&p, &snapshot, Some(name), None, None).await;
+        if name == "answered"
+            && let Some(tx) = answered.take()
+        {
+            let _ = tx.send(());
+        }
+    }
+    (HangupCause::Failed, None)
+}
+
+fn on_answer(c: &mut Call, trunk: Option<&str>, rates: &Rates) {
+    c.status = CallStatus::InProgress;
+    c.answered_at = Some(OffsetDateTime::now_utc());
+    if let Some((id, rate, currency)) = trunk.and_then(|t| rates.iter().find(|(id, ..)| id.as_str() == t)) {
+        c.trunk_id = Some(id.clone());
+        c.rate_micros_per_minute = Some(*rate);
+        c.currency = Some(currency.clone());
+    }
+}
+
+/// The final state of a call from its hangup (a failure already recorded wins), its event for an unanswered
+/// end (an answered call's `call.completed` comes with its CDR), and its `cdr.create` task.
+async fn end(p: &Platform, call: &mut Call, hangup: Option<(HangupCause, Option<u16>)>, completes: Option<&TaskId>) {
+    let now = OffsetDateTime::now_utc();
+    if let Some((cause, sip_code)) = hangup {
+        call.sip_code = sip_code.or(call.sip_code);
+        if call.status != CallStatus::Failed {
+            call.status = match cause {
+                HangupCause::Completed => CallStatus::Completed,
+                HangupCause::Busy => CallStatus::Busy,
+                HangupCause::NoAnswer => CallStatus::NoAnswer,
+                HangupCause::Canceled => CallStatus::Canceled,
+                HangupCause::Rejected | HangupCause::Failed => CallStatus::Failed,
+            };
+            if call.status == CallStatus::Failed {
+                call.error_code = Some(sip_code.map_or_else(|| "call_failed".to_owned(), |c| format!("sip_{c}")));
+                call.error_message = Some("the call could not be completed".into());
+            }
+        }
+    }
+    call.ended_at = Some(now);
+    call.updated_at = now;
+    let task = NewTask::now(Task::CreateCdrV1(CreateCdrV1 {
+        tenant_id: call.tenant_id.clone(),
+        call_id: call.id.clone(),
+    }));
+    let event = (call.status != CallStatus::Completed).then(|| call.status.as_str());
+    write(p, call, event, Some(&task), completes).await;
+    p.outbox_wake.notify_one();
+}
