@@ -337,3 +337,74 @@ async fn a_live_call_is_redirected_to_a_new_document_or_hung_up_through_the_api(
         live_calls_are_redirected_and_hung_up(profile).await;
     }
 }
+
+async fn a_recorded_call(profile: Profile) {
+    let (env, server, staff) = start(profile).await;
+    let api = server.api();
+    let token = tenant(&api, &staff, "voice-rec").await;
+    let carrier = Sipp::start(
+        "uas_play.xml",
+        &[
+            "-key",
+            "codec",
+            "8",
+            "-key",
+            "codec_name",
+            "PCMA",
+            "-key",
+            "pcap",
+            "/usr/share/sip-tester/g711a.pcap",
+        ],
+    );
+    trunk(&api, &token, "carrier", carrier.port, 12_000).await;
+    let doc = r#"<Response><Pause length="3"/><Hangup/></Response>"#;
+    let body = json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "record": true});
+    let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+    let id = call["id"].as_str().unwrap();
+    carrier.expect_success().await;
+    assert_eq!(rated(&api, &token, id).await["status"], "completed");
+    let recordings = api
+        .get(&format!("/v1/calls/{id}/recordings"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let list = recordings["data"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "one recording of the whole call: {recordings}");
+    let ms = list[0]["duration_ms"].as_i64().unwrap();
+    assert!((2_500..=4_500).contains(&ms), "the call lasted about 3 s: {ms} ms");
+    let object = list[0]["object_id"].as_str().unwrap();
+    let link = api
+        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let wav = reqwest::get(link["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    // 8 kHz 16-bit mono after a 44-byte header: as long as the recording says, and not silent (sipp played
+    // speech into the call).
+    let samples: Vec<i16> = wav[44..]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert!(
+        (samples.len() as i64 - ms * 8).abs() <= 800,
+        "{} samples for {ms} ms",
+        samples.len()
+    );
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 500).count();
+    assert!(
+        loud > samples.len() / 20,
+        "the recording is silent ({loud} loud samples)"
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_call_placed_with_record_true_is_recorded_whole_with_the_far_ends_audio() {
+    for profile in profiles("whole-call recording") {
+        a_recorded_call(profile).await;
+    }
+}

@@ -211,7 +211,7 @@ async fn bad_calls_trunks_and_agents_are_refused_with_422_naming_the_field() {
         ),
         (
             "/v1/calls",
-            json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "record": true}),
+            json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "record": "yes"}),
             "record",
         ),
         (

@@ -150,7 +150,8 @@ pub async fn record(session: &RtpSession, max: Duration, finish_on_key: Option<c
     let mut audio = session.subscribe_audio();
     let started = tokio::time::Instant::now();
     let deadline = started + max;
-    let mut samples = Vec::with_capacity((max.as_secs_f64() * f64::from(RATE)) as usize);
+    // A whole call may be recorded with an hours-long limit: reserve a minute, grow as the audio comes.
+    let mut samples = Vec::with_capacity((max.min(Duration::from_secs(60)).as_secs_f64() * f64::from(RATE)) as usize);
     let mut finished_by = None;
     loop {
         tokio::select! {
@@ -165,6 +166,7 @@ pub async fn record(session: &RtpSession, max: Duration, finish_on_key: Option<c
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline) => break,
+            _ = session.closed() => break,
         }
         if session.is_closed() {
             break;

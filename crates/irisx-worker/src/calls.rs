@@ -16,7 +16,8 @@ use irisx_core::calls::{Call, CallControl, CallStatus};
 use irisx_core::id::{CallId, SipTrunkId, TaskId};
 use irisx_core::ports::calls::CallUpdate;
 use irisx_core::ports::voice::{
-    CallEvent, CallHandle, CallRef, Destination, HangupCause, IncomingCall, Originate, TrunkTarget, VoiceError,
+    CallEvent, CallHandle, CallRef, Destination, HangupCause, IncomingCall, Originate, Record, Recording, TrunkTarget,
+    VoiceError,
 };
 use irisx_core::sms::model::Direction;
 use irisx_core::task::{CreateCallV1, CreateCdrV1, NewTask, Task};
@@ -175,6 +176,10 @@ async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: 
         redirect_tx,
     ));
     let should_run = inbound || answered_rx.await.is_ok();
+    let recorder = {
+        let c = shared.lock().unwrap_or_else(|e| e.into_inner());
+        (should_run && c.record).then(|| record_whole_call(rt.clone(), handle.call.clone()))
+    };
     if should_run {
         let snapshot = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let ran = crate::call_docs::run(&p, &rt, &snapshot, &handle.call, !inbound, &mut redirects).await;
@@ -199,7 +204,39 @@ async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: 
     };
     poller.abort();
     let mut call = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(recorder) = recorder {
+        // Kept before the CDR is asked for, so the CDR finds it.
+        save_whole_call(&p, &call, recorder).await;
+    }
     end(&p, &mut call, Some(ended), None).await;
+}
+
+/// The longest whole-call recording.
+const WHOLE_CALL_MAX: Duration = Duration::from_secs(4 * 3600);
+
+/// Records what the far end says from now until the call ends (beside the document's own verbs: recording
+/// listens to the call's audio without taking its digits).
+fn record_whole_call(rt: Arc<VoiceRuntime>, leg: CallRef) -> tokio::task::JoinHandle<Result<Recording, VoiceError>> {
+    tokio::spawn(async move {
+        let whole = Record {
+            max_length: WHOLE_CALL_MAX,
+            finish_on_key: None,
+        };
+        rt.engine.record(&leg, whole).await
+    })
+}
+
+/// Stores the whole call's recording as the call's recording number 0.
+async fn save_whole_call(p: &Platform, call: &Call, recorder: tokio::task::JoinHandle<Result<Recording, VoiceError>>) {
+    let recording = match tokio::time::timeout(HANGUP_WAIT, recorder).await {
+        Ok(Ok(Ok(r))) => r,
+        Ok(Ok(Err(e))) => return tracing::warn!(call_id = %call.id, error = %e, "the call could not be recorded"),
+        _ => return tracing::warn!(call_id = %call.id, "the call's recording did not end with the call"),
+    };
+    let ms = i64::try_from(recording.duration.as_millis()).unwrap_or(i64::MAX);
+    if let Err(e) = irisx_core::usecase::calls::save_recording(p, call, 0, recording.wav, ms).await {
+        tracing::error!(call_id = %call.id, error = %e, "the call's recording could not be stored");
+    }
 }
 
 /// How often a supervisor looks for the tenant's changes to its call.

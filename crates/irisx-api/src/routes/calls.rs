@@ -41,7 +41,8 @@ pub struct CallIn {
     pub document: Option<String>,
     /// Where the call's status events are also posted, signed with your status-callback secret.
     pub status_callback: Option<String>,
-    /// Record the whole call: not available yet, `true` is refused (422); record with the `Record` verb.
+    /// Record the whole call: what the far end says from the answer to the hangup, as one recording
+    /// (`GET /v1/calls/{id}/recordings`).
     #[serde(default)]
     pub record: bool,
     /// Ring time in seconds, 1 to 120 (default 30).

@@ -49,7 +49,7 @@ pub struct CallInput {
     pub document: Option<String>,
     /// Where the call's status events are also posted.
     pub status_callback: Option<String>,
-    /// Record the whole call (not available yet: refused; the `Record` verb records).
+    /// Record the whole call: what the far end says, from the answer to the hangup, as one recording.
     pub record: bool,
     /// Ring time, seconds (default from the voice policy).
     pub timeout: Option<u32>,
@@ -69,13 +69,6 @@ fn check(p: &Platform, input: &CallInput) -> Result<(E164, E164), CoreError> {
         ));
     }
     check_document(&mut c, input.url.as_deref(), input.document.as_deref());
-    if input.record {
-        c.push(FieldError::new(
-            "record",
-            "not_supported",
-            "recording a whole call is not available yet; record with the Record verb of a document",
-        ));
-    }
     if let Some(t) = input.timeout
         && !(1..=MAX_TIMEOUT_SECS).contains(&t)
     {
@@ -306,11 +299,12 @@ pub async fn recordings(p: &Platform, by: &TenantPrincipal, id: &CallId) -> Resu
     Ok(p.calls.list_recordings(by.tenant_id(), id).await?)
 }
 
-/// Where a call's `n`th recording (from 1) goes: `recordings/<tenant>/<yyyy>/<mm>/<dd>/<call>.wav`, then
-/// `<call>-<n>.wav` for the second and later ones of the same call.
+/// Where a call's recordings go: the whole call's (`n` = 0, `record: true`) at
+/// `recordings/<tenant>/<yyyy>/<mm>/<dd>/<call>.wav`, the `n`th of its Record verbs (from 1) beside it as
+/// `<call>-<n>.wav`.
 pub fn recording_key(call: &Call, n: usize, at: OffsetDateTime) -> String {
     let day = format!("{:04}/{:02}/{:02}", at.year(), u8::from(at.month()), at.day());
-    let file = if n <= 1 {
+    let file = if n == 0 {
         format!("{}.wav", call.id)
     } else {
         format!("{}-{n}.wav", call.id)

@@ -164,6 +164,11 @@ impl RtpSession {
         self.cancel.is_cancelled()
     }
 
+    /// Returns once the session has stopped.
+    pub async fn closed(&self) {
+        self.cancel.cancelled().await;
+    }
+
     /// Sends one frame of samples now (a bridge's pace is the other leg's arrivals).
     pub async fn send_frame(&self, samples: &[i16]) -> Result<(), Error> {
         let Some(n) = self.negotiated() else { return Ok(()) };
