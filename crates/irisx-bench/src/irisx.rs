@@ -184,6 +184,7 @@ impl Env {
             let _ = async_nats::jetstream::new(client).delete_stream(&stream).await;
         }
         if let Some((url, db)) = self.admin_pg.take()
+            && !keep
             && let Ok(pool) = sqlx::PgPool::connect(&url).await
         {
             let drop = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");

@@ -70,7 +70,7 @@ struct Args {
     /// Where data dirs go.
     #[arg(long, default_value = "/tmp/irisx-bench")]
     work: PathBuf,
-    /// Keep the data dirs (with each server's log).
+    /// Keep the data dirs (with each server's log) and the PostgreSQL databases.
     #[arg(long)]
     keep: bool,
     /// Further IRISX settings, `IRISX_KEY=value` (repeatable), e.g. `--irisx-env IRISX_WORKER_BATCH=128`.
