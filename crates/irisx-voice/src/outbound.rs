@@ -157,7 +157,11 @@ impl Inner {
     fn invite_option(&self, call: &Call, request: &Originate, target: &Target) -> Result<InviteOption, Error> {
         let adv = self.stack.advertised;
         let port = self.stack.local.port();
-        let offer = sdp::offer(adv, call.rtp.port(), u64::from(rand::random::<u32>()));
+        let session = u64::from(rand::random::<u32>());
+        let offer = match target {
+            Target::Trunk(t) => sdp::offer_of(adv, call.rtp.port(), session, &sdp::laws_named(&t.codecs)),
+            Target::Agent { .. } => sdp::offer(adv, call.rtp.port(), session),
+        };
         let (callee, destination, credential) = match target {
             Target::Trunk(t) => {
                 let transport = match t.transport {

@@ -127,7 +127,32 @@ fn body(addr: IpAddr, port: u16, session_id: u64, codecs: &[Law], dtmf_pt: Optio
 
 /// Our offer: PCMU, PCMA and telephone-event 101.
 pub fn offer(addr: IpAddr, port: u16, session_id: u64) -> String {
-    body(addr, port, session_id, &[Law::Pcmu, Law::Pcma], Some(DTMF_PT))
+    offer_of(addr, port, session_id, &[Law::Pcmu, Law::Pcma])
+}
+
+/// Our offer of these codecs, in this order, with telephone-event.
+pub fn offer_of(addr: IpAddr, port: u16, session_id: u64, codecs: &[Law]) -> String {
+    body(addr, port, session_id, codecs, Some(DTMF_PT))
+}
+
+/// The codecs named (`PCMU`, `PCMA`, any case), in their order, unknown names left out; both when none is
+/// known.
+pub fn laws_named(names: &[String]) -> Vec<Law> {
+    let mut laws: Vec<Law> = Vec::new();
+    for name in names {
+        let law = match name.to_ascii_uppercase().as_str() {
+            "PCMU" => Law::Pcmu,
+            "PCMA" => Law::Pcma,
+            _ => continue,
+        };
+        if !laws.contains(&law) {
+            laws.push(law);
+        }
+    }
+    if laws.is_empty() {
+        laws = vec![Law::Pcmu, Law::Pcma];
+    }
+    laws
 }
 
 /// Our answer to a parsed offer: the codec chosen and the far end's telephone-event type.
@@ -141,6 +166,21 @@ mod tests {
 
     const SIPP_OFFER: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
         t=0 0\r\nm=audio 6000 RTP/AVP 8 0 96\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:96 telephone-event/8000\r\n";
+
+    #[test]
+    fn a_trunks_codecs_are_offered_in_its_order_and_none_known_offers_both() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(laws_named(&names(&["PCMA"])), vec![Law::Pcma]);
+        assert_eq!(
+            laws_named(&names(&["pcma", "PCMU", "PCMA"])),
+            vec![Law::Pcma, Law::Pcmu]
+        );
+        assert_eq!(laws_named(&names(&["G729"])), vec![Law::Pcmu, Law::Pcma]);
+        assert_eq!(laws_named(&[]), vec![Law::Pcmu, Law::Pcma]);
+        let only_a = offer_of("10.0.0.1".parse().unwrap(), 20000, 1, &[Law::Pcma]);
+        assert!(only_a.contains("m=audio 20000 RTP/AVP 8 101\r\n"), "{only_a}");
+        assert!(!only_a.contains("PCMU"), "{only_a}");
+    }
 
     #[test]
     fn the_far_ends_first_g711_codec_and_its_event_type_are_chosen() {

@@ -40,6 +40,7 @@ impl ControlEnv for Env {
             transport: SipTransport::Udp,
             username: None,
             password: None,
+            codecs: Vec::new(),
         }])
     }
 }
@@ -63,6 +64,7 @@ async fn call_carrier(engine: &TestEngine, pcap: &str, codec: &str) -> (Sipp, Ca
             transport: SipTransport::Udp,
             username: None,
             password: None,
+            codecs: Vec::new(),
         }]),
         ring_timeout: Duration::from_secs(5),
     };

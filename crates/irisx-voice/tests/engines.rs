@@ -24,6 +24,7 @@ async fn connect(
         transport,
         username: None,
         password: None,
+        codecs: Vec::new(),
     };
     let request = Originate {
         tenant: "ten_a".into(),

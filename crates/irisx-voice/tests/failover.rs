@@ -202,3 +202,28 @@ async fn a_call_with_no_trunk_or_to_an_unregistered_agent_is_refused_before_any_
         "{agent:?}"
     );
 }
+
+#[tokio::test]
+async fn a_trunk_is_offered_only_its_own_codecs_in_its_order() {
+    let engine = TestEngine::start().await;
+    let carrier = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut only_alaw = trunk("t1", carrier.local_addr().unwrap().port());
+    only_alaw.codecs = vec!["PCMA".into()];
+    let mut request = call_to(vec![only_alaw]);
+    request.ring_timeout = Duration::from_secs(1);
+    let mut handle = engine.engine.originate(request).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), carrier.recv_from(&mut buf))
+        .await
+        .expect("the INVITE reaches the trunk in time")
+        .unwrap();
+    let invite = String::from_utf8_lossy(&buf[..n]);
+    let media = invite.lines().find(|l| l.starts_with("m=audio")).expect("an SDP offer");
+    assert!(
+        media.ends_with("RTP/AVP 8 101"),
+        "only PCMA (and telephone-event): {media}"
+    );
+    assert!(!invite.contains("PCMU"), "{invite}");
+    let seen = events_until(&mut handle.events, 8, |e| matches!(e, CallEvent::Hangup { .. })).await;
+    assert!(matches!(seen.last(), Some(CallEvent::Hangup { .. })));
+}

@@ -58,6 +58,8 @@ pub struct TrunkTarget {
     pub username: Option<String>,
     /// Digest password (never logged).
     pub password: Option<String>,
+    /// The codecs to offer the carrier, in preference order (`PCMU`, `PCMA`); empty offers both.
+    pub codecs: Vec<String>,
 }
 
 impl fmt::Debug for TrunkTarget {
@@ -69,6 +71,7 @@ impl fmt::Debug for TrunkTarget {
             .field("transport", &self.transport)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("codecs", &self.codecs)
             .finish()
     }
 }

@@ -199,6 +199,7 @@ pub fn target(p: &Platform, trunk: &SipTrunk) -> Result<TrunkTarget, CoreError> 
         },
         username,
         password,
+        codecs: trunk.codecs.clone(),
     })
 }
 

@@ -249,6 +249,7 @@ pub fn trunk(name: &str, port: u16) -> TrunkTarget {
         transport: SipTransport::Udp,
         username: Some("carrier-user".into()),
         password: Some("carrier-pass".into()),
+        codecs: Vec::new(),
     }
 }
 
