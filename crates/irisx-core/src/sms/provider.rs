@@ -217,6 +217,17 @@ pub enum CallbackError {
     Malformed(String),
 }
 
+/// A refused callback, for its sender: a bad signature is 403 and changes nothing; a body the vendor would not
+/// send is 422 on `body`.
+impl From<CallbackError> for crate::CoreError {
+    fn from(e: CallbackError) -> Self {
+        match e {
+            CallbackError::Signature(m) => crate::CoreError::Forbidden(format!("callback refused: {m}")),
+            CallbackError::Malformed(m) => crate::CoreError::field("body", "malformed_callback", m),
+        }
+    }
+}
+
 /// A delivery receipt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusUpdate {

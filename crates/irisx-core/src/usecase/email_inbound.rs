@@ -21,7 +21,7 @@ use crate::id::{MessageId, ProviderAccountId, TenantId};
 use crate::ports::objects::ObjectPurpose;
 use crate::sms::DeliveryStatus;
 use crate::sms::model::{Channel, Direction, Event, Message, ProviderAccount};
-use crate::sms::provider::{CallbackError, CallbackRequest};
+use crate::sms::provider::CallbackRequest;
 
 /// The most text or HTML an `email.received` event carries; the whole part is in `GET /v1/email/{id}`.
 pub const EVENT_BODY_CHARS: usize = 64 * 1024;
@@ -47,10 +47,7 @@ pub async fn webhook(p: &Platform, account: &ProviderAccountId, req: &CallbackRe
             });
         }
     };
-    let email = email_adapter(p, &account)?.parse_inbound(req).map_err(|e| match e {
-        CallbackError::Signature(m) => CoreError::Forbidden(format!("webhook refused: {m}")),
-        CallbackError::Malformed(m) => CoreError::field("body", "malformed_callback", m),
-    })?;
+    let email = email_adapter(p, &account)?.parse_inbound(req)?;
     if let Some(id) = &email.provider_message_id
         && let Some(seen) = p.messaging.find_message_by_provider_id(&account.id, id).await?
         && seen.direction == Direction::Inbound

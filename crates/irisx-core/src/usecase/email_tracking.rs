@@ -20,7 +20,7 @@ use crate::page::{Page, PageRequest};
 use crate::ports::email::{KindCount, Suppression, TrackingRecord};
 use crate::sms::DeliveryStatus;
 use crate::sms::model::{Channel, Message, StatusChange};
-use crate::sms::provider::{CallbackError, CallbackRequest};
+use crate::sms::provider::CallbackRequest;
 
 /// The delivery status an event moves a message to; `None` for engagement events.
 pub fn delivery_status(kind: &EmailEventKind) -> Option<DeliveryStatus> {
@@ -41,13 +41,6 @@ pub fn suppression_reason(kind: &EmailEventKind) -> Option<&'static str> {
         EmailEventKind::SpamReport => Some("spam_report"),
         EmailEventKind::Unsubscribed => Some("unsubscribed"),
         _ => None,
-    }
-}
-
-fn refused(e: CallbackError) -> CoreError {
-    match e {
-        CallbackError::Signature(m) => CoreError::Forbidden(format!("webhook refused: {m}")),
-        CallbackError::Malformed(m) => CoreError::field("body", "malformed_callback", m),
     }
 }
 
@@ -77,7 +70,7 @@ pub async fn webhook(
     }
     let provider = email_adapter(p, &account)?;
     let mut summary = TrackingSummary::default();
-    let events = match provider.verify_and_parse_events(req).await.map_err(refused)? {
+    let events = match provider.verify_and_parse_events(req).await.map_err(CoreError::from)? {
         TrackingOutcome::ConfirmSubscription(c) => {
             provider
                 .confirm_subscription(&c)

@@ -11,7 +11,7 @@ use super::sms::event_data;
 use crate::error::CoreError;
 use crate::id::{MessageId, ProviderAccountId, StatusChangeId};
 use crate::sms::model::{Channel, Direction, Event, Message, OptOut, StatusChange};
-use crate::sms::provider::{CallbackError, CallbackRequest, StatusUpdate};
+use crate::sms::provider::{CallbackRequest, StatusUpdate};
 use crate::sms::{DeliveryStatus, segments};
 
 /// Words that opt the sender out of the tenant's messages.
@@ -23,21 +23,14 @@ pub const DEFAULT_HELP: &str = "Reply STOP to unsubscribe. Msg&data rates may ap
 /// The word that asks for help.
 pub const HELP_WORD: &str = "HELP";
 
-fn refused(e: CallbackError) -> CoreError {
-    match e {
-        CallbackError::Signature(m) => CoreError::Forbidden(format!("callback refused: {m}")),
-        CallbackError::Malformed(m) => CoreError::field("body", "malformed_callback", m),
-    }
-}
-
 /// Applies a verified delivery-receipt callback; returns how many receipts changed a message. A receipt for
 /// a send not recorded yet (the provider answered faster than the send's commit) is parked, and applied by
 /// whichever of this handler and the worker sees both.
 pub async fn status(p: &Platform, account: &ProviderAccountId, req: &CallbackRequest) -> Result<usize, CoreError> {
     let account = p.messaging.get_provider_account_any(account).await?;
     let provider = adapter(p, &account)?;
-    provider.verify(req).map_err(refused)?;
-    let updates = provider.parse_status(req).map_err(refused)?;
+    provider.verify(req).map_err(CoreError::from)?;
+    let updates = provider.parse_status(req).map_err(CoreError::from)?;
     let mut applied = 0;
     for u in updates {
         let pid = u.provider_message_id.clone();
@@ -143,8 +136,8 @@ pub async fn inbound(
 ) -> Result<(Message, Keyword), CoreError> {
     let account = p.messaging.get_provider_account_any(account).await?;
     let provider = adapter(p, &account)?;
-    provider.verify(req).map_err(refused)?;
-    let sms = provider.parse_inbound(req).map_err(refused)?;
+    provider.verify(req).map_err(CoreError::from)?;
+    let sms = provider.parse_inbound(req).map_err(CoreError::from)?;
     let number = p.messaging.find_phone_number(&sms.to).await?;
     let Some((number, tenant)) = number.and_then(|n| n.tenant_id.clone().map(|t| (n, t))) else {
         return Err(CoreError::NotFound {
