@@ -56,6 +56,21 @@ async fn rated(api: &Api, token: &str, id: &str) -> Value {
     }
 }
 
+/// A stored object's bytes, through its download link.
+async fn download(api: &Api, token: &str, object: &str) -> Vec<u8> {
+    let link = api
+        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(token))
+        .await
+        .expect(200);
+    reqwest::get(link["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 fn xml(doc: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(doc.as_bytes().to_vec(), "application/xml")
 }
@@ -199,16 +214,7 @@ async fn an_outbound_call_runs_its_documents_and_is_rated(profile: Profile) {
         .as_str()
         .expect("one recording")
         .to_owned();
-    let link = api
-        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(&token))
-        .await
-        .expect(200);
-    let wav = reqwest::get(link["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let wav = download(&api, &token, &object).await;
     assert_eq!(&wav[..4], b"RIFF");
     env.cleanup().await;
 }
@@ -372,16 +378,7 @@ async fn a_recorded_call(profile: Profile) {
     let ms = list[0]["duration_ms"].as_i64().unwrap();
     assert!((2_500..=4_500).contains(&ms), "the call lasted about 3 s: {ms} ms");
     let object = list[0]["object_id"].as_str().unwrap();
-    let link = api
-        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(&token))
-        .await
-        .expect(200);
-    let wav = reqwest::get(link["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let wav = download(&api, &token, object).await;
     assert_eq!(&wav[..4], b"RIFF");
     // 8 kHz 16-bit mono after a 44-byte header: as long as the recording says, and not silent (sipp played
     // speech into the call).
