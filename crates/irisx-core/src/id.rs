@@ -210,6 +210,10 @@ define_id!(
     /// A call recording.
     RecordingId, "rec", "recording"
 );
+define_id!(
+    /// One run of a voice node (a restarted node has a new one).
+    VoiceNodeId, "vnd", "voice node"
+);
 
 #[cfg(test)]
 mod tests {

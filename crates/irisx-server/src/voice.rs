@@ -43,6 +43,11 @@ pub struct VoiceSettings {
     pub billing_increment_secs: PlanNumbers,
     /// Ring time of calls that name none, seconds (`IRISX_VOICE__RING_TIMEOUT_SECS`, default 30).
     pub ring_timeout_secs: u64,
+    /// How often a voice node records that it is alive, seconds (`IRISX_VOICE__HEARTBEAT_SECS`, default 10).
+    pub heartbeat_secs: u64,
+    /// How long a voice node may stay silent before another ends its live calls with `voice_node_lost`,
+    /// seconds (`IRISX_VOICE__NODE_TIMEOUT_SECS`, default 60; at least twice the heartbeat).
+    pub node_timeout_secs: u64,
 }
 
 impl Default for VoiceSettings {
@@ -64,6 +69,8 @@ impl Default for VoiceSettings {
                 enterprise: inc.enterprise,
             },
             ring_timeout_secs: 30,
+            heartbeat_secs: irisx_worker::voice_nodes::HEARTBEAT.as_secs(),
+            node_timeout_secs: irisx_worker::voice_nodes::NODE_TIMEOUT.as_secs(),
         }
     }
 }
@@ -101,6 +108,12 @@ impl VoiceSettings {
         }
         if self.max_calls_per_tenant == 0 {
             return Err(("IRISX_VOICE__MAX_CALLS_PER_TENANT", "must be at least 1".into()));
+        }
+        if self.heartbeat_secs == 0 || self.node_timeout_secs < 2 * self.heartbeat_secs {
+            return Err((
+                "IRISX_VOICE__NODE_TIMEOUT_SECS",
+                "the heartbeat must be at least 1 s and the node timeout at least twice the heartbeat".into(),
+            ));
         }
         if self.ring_timeout_secs == 0 || self.ring_timeout_secs > 120 {
             return Err(("IRISX_VOICE__RING_TIMEOUT_SECS", "must be 1 to 120 seconds".into()));
@@ -197,5 +210,11 @@ pub async fn start(
     })
     .context("IRISX_WEBHOOKS__ALLOWLIST")?;
     let fetcher = Arc::new(fetcher);
-    Ok(Arc::new(VoiceRuntime::new(Arc::new(engine), fetcher.clone(), fetcher)))
+    let beats = (
+        Duration::from_secs(settings.heartbeat_secs),
+        Duration::from_secs(settings.node_timeout_secs),
+    );
+    let runtime = VoiceRuntime::new(Arc::new(engine), fetcher.clone(), fetcher).with_heartbeat(beats.0, beats.1);
+    tracing::info!(node = %runtime.node, "voice node id");
+    Ok(Arc::new(runtime))
 }

@@ -5,75 +5,16 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::calls::*;
 use common::sipp::Sipp;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const DTMF_PCAP: &str = "/usr/share/sip-tester/dtmf_2833_1.pcap";
-
-/// A server whose webhooks (and documents) may go to loopback.
-async fn start(profile: Profile) -> (TestEnv, Server, String) {
-    let mut env = TestEnv::new(profile).await;
-    env.set("IRISX_WEBHOOKS__ALLOWLIST", "127.0.0.0/8");
-    env.set("IRISX_PUBLIC_RATE_PER_MINUTE", "100000");
-    boot_in(env).await
-}
-
-/// A tenant (free plan) with its owner's token.
-async fn tenant(api: &Api, staff: &str, tag: &str) -> String {
-    api.tenant_with_owner(staff, tag, &format!("owner@{tag}.test")).await.1
-}
-
-/// Adds one of the tenant's trunks at a sipp carrier, with a per-minute rate for every destination.
-async fn trunk(api: &Api, token: &str, name: &str, port: u16, rate: i64) -> String {
-    let body = json!({"name": name, "host": "127.0.0.1", "port": port, "username": "carrier-user",
-        "password": "carrier-pass", "rates": [{"prefix": "+", "cost_micros_per_minute": rate}]});
-    let t = api.post("/v1/sip-trunks", Auth::Bearer(token), body).await.expect(201);
-    assert!(t.get("password").is_none() && t["has_credentials"] == true, "{t}");
-    t["id"].as_str().unwrap().to_owned()
-}
-
-/// Polls a call until it has a CDR (its price is set), within 20 s.
-async fn rated(api: &Api, token: &str, id: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let c = api
-            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
-            .await
-            .expect(200);
-        if !c["price_micros"].is_null() {
-            return c;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the call was never rated: {c}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A stored object's bytes, through its download link.
-async fn download(api: &Api, token: &str, object: &str) -> Vec<u8> {
-    let link = api
-        .get(&format!("/v1/objects/{object}/url"), Auth::Bearer(token))
-        .await
-        .expect(200);
-    reqwest::get(link["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec()
-}
-
-fn xml(doc: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(doc.as_bytes().to_vec(), "application/xml")
-}
 
 /// The tenant's document server: a menu (Say, Play, Gather), then Record, then Hangup; and status callbacks.
 async fn documents() -> MockServer {
@@ -112,36 +53,6 @@ async fn documents() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-/// The JSON bodies posted to `at`.
-async fn posted(server: &MockServer, at: &str) -> Vec<Value> {
-    let all: Vec<Request> = server.received_requests().await.unwrap_or_default();
-    all.iter()
-        .filter(|r| r.url.path() == at)
-        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
-        .collect()
-}
-
-/// Waits until the status callback got an event of each of `kinds` (deliveries run in parallel, so in any
-/// order).
-async fn callbacks(server: &MockServer, kinds: &[&str]) {
-    let started = Instant::now();
-    loop {
-        let types: Vec<String> = posted(server, "/status")
-            .await
-            .iter()
-            .filter_map(|b| b["type"].as_str().map(str::to_owned))
-            .collect();
-        if kinds.iter().all(|k| types.iter().any(|t| t == k)) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "not all of {kinds:?} called back; got {types:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn an_outbound_call_runs_its_documents_and_is_rated(profile: Profile) {
@@ -278,25 +189,6 @@ async fn a_trunk_answering_503_fails_over_to_the_next_and_486_ends_the_call_busy
     }
 }
 
-/// Polls a call until it is in progress, within 10 s.
-async fn in_progress(api: &Api, token: &str, id: &str) {
-    let started = Instant::now();
-    loop {
-        let c = api
-            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
-            .await
-            .expect(200);
-        if c["status"] == "in-progress" {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the call was never answered: {c}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn live_calls_are_redirected_and_hung_up(profile: Profile) {
     let (env, server, staff) = start(profile).await;
     let api = server.api();
@@ -397,6 +289,92 @@ async fn a_recorded_call(profile: Profile) {
         "the recording is silent ({loud} loud samples)"
     );
     env.cleanup().await;
+}
+
+/// A carrier that says nothing: the whole-call recording still holds what the call said to it.
+async fn a_recorded_call_keeps_what_the_far_end_heard(profile: Profile) {
+    let (env, server, staff) = start(profile).await;
+    let api = server.api();
+    let token = tenant(&api, &staff, "voice-rec2").await;
+    let carrier = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
+    trunk(&api, &token, "carrier", carrier.port, 12_000).await;
+    let doc = r#"<Response><Say>This call is recorded for quality.</Say><Hangup/></Response>"#;
+    let body = json!({"to": "+15551230000", "from": "+15559870000", "document": doc, "record": true});
+    let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+    let id = call["id"].as_str().unwrap();
+    carrier.expect_success().await;
+    assert_eq!(rated(&api, &token, id).await["status"], "completed");
+    let recordings = api
+        .get(&format!("/v1/calls/{id}/recordings"), Auth::Bearer(&token))
+        .await
+        .expect(200);
+    let object = recordings["data"][0]["object_id"].as_str().expect("one recording");
+    let samples = irisx_voice::media::wav_to_samples(&download(&api, &token, object).await).unwrap();
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 500).count();
+    assert!(
+        loud > samples.len() / 10,
+        "the spoken prompt is in the recording ({loud} of {} samples loud)",
+        samples.len()
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_whole_call_recording_mixes_in_what_the_call_said_to_a_silent_far_end() {
+    for profile in profiles("whole-call recording, both directions") {
+        a_recorded_call_keeps_what_the_far_end_heard(profile).await;
+    }
+}
+
+/// `<Dial><Sip>` reaches a SIP address directly, with no trunk, and bridges it until it hangs up.
+async fn a_dial_to_a_sip_address(profile: Profile) {
+    let sip_port = common::sipp::free_udp_ports(1);
+    let (env, server, staff) = start_with(profile, &[("IRISX_VOICE__SIP_PORT", &sip_port.to_string())]).await;
+    let api = server.api();
+    let token = tenant(&api, &staff, "voice-sip").await;
+    let docs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/after"))
+        .respond_with(xml("<Response><Hangup/></Response>"))
+        .mount(&docs)
+        .await;
+    let engine = format!("127.0.0.1:{sip_port}");
+    let pbx = Sipp::start(
+        "uas_answer_hangup.xml",
+        &[
+            "-key",
+            "codec",
+            "0",
+            "-key",
+            "codec_name",
+            "PCMU",
+            "-key",
+            "engine",
+            &engine,
+        ],
+    );
+    let carrier = Sipp::start("uas_answer.xml", &["-key", "codec", "0", "-key", "codec_name", "PCMU"]);
+    trunk(&api, &token, "carrier", carrier.port, 1_000).await;
+    let doc = format!(
+        r#"<Response><Dial action="{}/after"><Sip>sip:bob@127.0.0.1:{};transport=udp</Sip></Dial></Response>"#,
+        docs.uri(),
+        pbx.port
+    );
+    let body = json!({"to": "+15551230000", "from": "+15559870000", "document": doc});
+    let call = api.post("/v1/calls", Auth::Bearer(&token), body).await.expect(202);
+    let id = call["id"].as_str().unwrap();
+    pbx.expect_success().await;
+    carrier.expect_success().await;
+    assert_eq!(rated(&api, &token, id).await["status"], "completed");
+    assert_eq!(posted(&docs, "/after").await[0]["DialCallStatus"], "completed");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_dial_to_a_sip_uri_reaches_that_address_without_a_trunk_and_reports_its_outcome() {
+    for profile in profiles("dial sip uri") {
+        a_dial_to_a_sip_address(profile).await;
+    }
 }
 
 #[tokio::test]

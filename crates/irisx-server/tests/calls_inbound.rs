@@ -56,10 +56,19 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
         .await
         .expect(201);
     let docs = MockServer::start().await;
-    let dial = format!(r#"<Response><Dial timeout="5"><Client>{user}</Client></Dial></Response>"#);
+    let dial = format!(
+        r#"<Response><Dial timeout="5" record="record-from-answer" action="/after"><Client>{user}</Client></Dial></Response>"#
+    );
     Mock::given(method("POST"))
         .and(path("/inbound"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(dial.into_bytes(), "application/xml"))
+        .mount(&docs)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/after"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(&b"<Response><Hangup/></Response>"[..], "application/xml"),
+        )
         .mount(&docs)
         .await;
     let patch = json!({"voice_url": format!("{}/inbound", docs.uri())});
@@ -125,7 +134,37 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
         asked[0].headers.contains_key("webhook-signature"),
         "the document request is signed"
     );
+    conversation_recorded(&api, &token, c["id"].as_str().unwrap(), &asked).await;
     env.cleanup().await;
+}
+
+/// The Dial's action heard the outcome with the recording of the bridged conversation: the caller's audio and
+/// the agent's echo of it, as long as the agent stayed (it hangs up 1.5 s after answering).
+async fn conversation_recorded(api: &Api, token: &str, call: &str, asked: &[wiremock::Request]) {
+    let after = asked
+        .iter()
+        .find(|r| r.url.path() == "/after")
+        .expect("the Dial action was fetched");
+    let after: Value = serde_json::from_slice(&after.body).unwrap();
+    assert_eq!(after["DialCallStatus"], "completed", "{after}");
+    assert!(
+        after["RecordingUrl"].as_str().unwrap().contains("/v1/objects/obj_"),
+        "{after}"
+    );
+    let listed = api
+        .get(&format!("/v1/calls/{call}/recordings"), Auth::Bearer(token))
+        .await
+        .expect(200);
+    let recording = &listed["data"][0];
+    let ms = recording["duration_ms"].as_i64().unwrap();
+    assert!(
+        (1200..=3000).contains(&ms),
+        "the conversation lasted about 1.5 s, not {ms} ms"
+    );
+    let wav = common::calls::download(api, token, recording["object_id"].as_str().unwrap()).await;
+    let samples = irisx_voice::media::wav_to_samples(&wav).unwrap();
+    let rms = irisx_voice::media::rms(&samples);
+    assert!(rms > 300.0, "the conversation is not silent (rms {rms})");
 }
 
 #[tokio::test]

@@ -10,6 +10,9 @@ macro_rules! impl_call_store {
             async fn create_trunk(&self, t: &SipTrunk, a: &AuditEntry) -> StoreResult<()> {
                 create_trunk(&self.pool, t, a).await
             }
+            async fn update_trunk(&self, t: &SipTrunk, a: &AuditEntry) -> StoreResult<()> {
+                update_trunk(&self.pool, t, a).await
+            }
             async fn get_trunk(&self, t: Option<&TenantId>, id: &SipTrunkId) -> StoreResult<SipTrunk> {
                 get_trunk(&self.pool, t, id).await
             }
@@ -66,6 +69,17 @@ macro_rules! impl_call_store {
             }
             async fn live_calls_on_trunk(&self, t: &SipTrunkId) -> StoreResult<i64> {
                 live_calls_on_trunk(&self.pool, t).await
+            }
+            async fn heartbeat_voice_node(&self, node: &str, at: OffsetDateTime) -> StoreResult<()> {
+                heartbeat_voice_node(&self.pool, node, at).await
+            }
+            async fn claim_orphaned_calls(
+                &self,
+                node: &str,
+                stale_before: OffsetDateTime,
+                limit: i64,
+            ) -> StoreResult<Vec<OrphanedCall>> {
+                claim_orphaned_calls(&self.pool, node, stale_before, limit).await
             }
             async fn create_recording(&self, r: &CallRecording) -> StoreResult<()> {
                 create_recording(&self.pool, r).await

@@ -162,5 +162,6 @@ mod calls {
         a_calls_cdr_records_its_usage_and_completes_its_task_once,
         a_dialled_number_leads_to_its_tenant_and_voice_url,
         a_change_to_a_live_call_is_taken_once,
+        live_calls_of_a_stopped_voice_node_are_claimed_once,
     );
 }

@@ -145,21 +145,61 @@ pub struct Recorded {
     pub finished_by: Option<char>,
 }
 
-/// Records the far end until `max` has passed, `finish_on_key` is pressed, or the call ends.
-pub async fn record(session: &RtpSession, max: Duration, finish_on_key: Option<char>) -> Recorded {
-    let mut audio = session.subscribe_audio();
+/// Recorded audio on a timeline: each frame goes where the time it passed falls, so a lost or late frame
+/// leaves silence in its place and both directions of a call line up; a burst (frames held back by the
+/// network, then delivered together) follows on from the frame before it. Overlapping audio is mixed.
+#[derive(Default)]
+struct Timeline {
+    samples: Vec<i16>,
+    /// Where each direction's next frame may start, so a direction's own frames never overlap.
+    ends: [usize; 2],
+}
+
+impl Timeline {
+    fn place(&mut self, direction: usize, frame: &[i16], elapsed: Duration) {
+        let arrived = (elapsed.as_secs_f64() * f64::from(RATE)) as usize;
+        let start = arrived.saturating_sub(frame.len()).max(self.ends[direction]);
+        let end = start + frame.len();
+        if self.samples.len() < end {
+            self.samples.resize(end, 0);
+        }
+        for (out, s) in self.samples[start..end].iter_mut().zip(frame) {
+            *out = out.saturating_add(*s);
+        }
+        self.ends[direction] = end;
+    }
+}
+
+/// Records the far end (and, with `both_directions`, what is sent to it, mixed in) until `max` has passed,
+/// `finish_on_key` is pressed, or the call ends.
+pub async fn record(
+    session: &RtpSession,
+    max: Duration,
+    finish_on_key: Option<char>,
+    both_directions: bool,
+) -> Recorded {
+    let mut heard = session.subscribe_audio();
+    let mut said = both_directions.then(|| session.subscribe_sent());
     let started = tokio::time::Instant::now();
     let deadline = started + max;
+    let mut timeline = Timeline::default();
     // A whole call may be recorded with an hours-long limit: reserve a minute, grow as the audio comes.
-    let mut samples = Vec::with_capacity((max.min(Duration::from_secs(60)).as_secs_f64() * f64::from(RATE)) as usize);
+    timeline
+        .samples
+        .reserve((max.min(Duration::from_secs(60)).as_secs_f64() * f64::from(RATE)) as usize);
     let mut finished_by = None;
     loop {
         tokio::select! {
-            frame = audio.recv() => match frame {
-                Ok(frame) => samples.extend_from_slice(&frame),
+            frame = heard.recv() => match frame {
+                Ok(frame) => timeline.place(0, &frame, started.elapsed()),
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break,
             },
+            frame = async { said.as_mut()?.recv().await.ok() }, if said.is_some() => {
+                if let Some(frame) = frame {
+                    timeline.place(1, &frame, started.elapsed());
+                }
+            }
             d = session.next_digit(), if finish_on_key.is_some() => match d {
                 Some(d) if Some(d) == finish_on_key => { finished_by = Some(d); break; }
                 Some(_) => {}
@@ -172,10 +212,10 @@ pub async fn record(session: &RtpSession, max: Duration, finish_on_key: Option<c
             break;
         }
     }
-    // The recording is as long as the time it ran: late or lost frames become silence, extra ones are cut.
+    // The recording is as long as the time it ran: missing audio is silence, audio past the end is cut.
     let elapsed = started.elapsed().min(max);
-    let want = (elapsed.as_secs_f64() * f64::from(RATE)).round() as usize;
-    samples.resize(want, 0);
+    let mut samples = timeline.samples;
+    samples.resize((elapsed.as_secs_f64() * f64::from(RATE)).round() as usize, 0);
     Recorded { samples, finished_by }
 }
 

@@ -55,6 +55,11 @@ pub fn classify(code: u16) -> (bool, HangupCause) {
     }
 }
 
+/// A number as a trunk takes it: with its `+`, or bare digits.
+fn number(n: &str, strip_plus: bool) -> &str {
+    if strip_plus { n.trim_start_matches('+') } else { n }
+}
+
 /// A fresh call id.
 pub fn new_call_ref() -> CallRef {
     CallRef(format!("vc_{}", hex::encode(rand::random::<[u8; 12]>())))
@@ -173,7 +178,8 @@ impl Inner {
                 } else {
                     ""
                 };
-                let callee = Uri::try_from(format!("sip:{}@{}:{}{suffix}", request.to, t.host, t.port))?;
+                let to = number(&request.to, t.strip_plus);
+                let callee = Uri::try_from(format!("sip:{to}@{}:{}{suffix}", t.host, t.port))?;
                 let addr = HostWithPort::try_from(format!("{}:{}", t.host, t.port))?;
                 let destination = SipAddr {
                     r#type: Some(transport),
@@ -189,8 +195,12 @@ impl Inner {
             }
             Target::Agent { contact, .. } => (Uri::try_from(contact.as_str())?, None, None),
         };
+        let from = match target {
+            Target::Trunk(t) => number(t.caller_id.as_deref().unwrap_or(&request.from), t.strip_plus),
+            Target::Agent { .. } => &request.from,
+        };
         Ok(InviteOption {
-            caller: Uri::try_from(format!("sip:{}@{adv}:{port}", request.from))?,
+            caller: Uri::try_from(format!("sip:{from}@{adv}:{port}"))?,
             callee,
             destination,
             credential,

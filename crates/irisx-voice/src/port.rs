@@ -79,7 +79,13 @@ impl VoiceEngine for NativeVoiceEngine {
     #[tracing::instrument(skip_all, fields(call = %call))]
     async fn record(&self, call: &CallRef, record: Record) -> Result<Recording, VoiceError> {
         let call = self.inner.answered(call)?;
-        let recorded = media::record(&call.rtp, record.max_length, record.finish_on_key).await;
+        let recorded = media::record(
+            &call.rtp,
+            record.max_length,
+            record.finish_on_key,
+            record.both_directions,
+        )
+        .await;
         let duration = Duration::from_secs_f64(recorded.samples.len() as f64 / f64::from(media::RATE));
         let wav = media::samples_to_wav(&recorded.samples)?;
         Ok(Recording {

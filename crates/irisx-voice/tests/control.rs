@@ -32,7 +32,7 @@ impl ControlEnv for Env {
         recordings.push(recording.clone());
         Ok(format!("mem://recordings/{}", recordings.len()))
     }
-    async fn route(&self, _number: &str) -> Result<Vec<TrunkTarget>, VoiceError> {
+    async fn route(&self, _number: &str, _from: &str) -> Result<Vec<TrunkTarget>, VoiceError> {
         Ok(vec![TrunkTarget {
             name: "t1".into(),
             host: "127.0.0.1".into(),
@@ -41,6 +41,8 @@ impl ControlEnv for Env {
             username: None,
             password: None,
             codecs: Vec::new(),
+            caller_id: None,
+            strip_plus: false,
         }])
     }
 }
@@ -65,6 +67,8 @@ async fn call_carrier(engine: &TestEngine, pcap: &str, codec: &str) -> (Sipp, Ca
             username: None,
             password: None,
             codecs: Vec::new(),
+            caller_id: None,
+            strip_plus: false,
         }]),
         ring_timeout: Duration::from_secs(5),
     };
@@ -154,7 +158,7 @@ async fn the_end_of_a_document_hangs_up() {
         tenant: "ten_a".into(),
         to: "15551230000".into(),
         from: "15559870000".into(),
-        destination: Destination::Trunks(env.route("15551230000").await.unwrap()),
+        destination: Destination::Trunks(env.route("15551230000", "15559870000").await.unwrap()),
         ring_timeout: Duration::from_secs(5),
     };
     let mut handle = engine.engine.originate(request).await.unwrap();

@@ -25,6 +25,8 @@ async fn connect(
         username: None,
         password: None,
         codecs: Vec::new(),
+        caller_id: None,
+        strip_plus: false,
     };
     let request = Originate {
         tenant: "ten_a".into(),

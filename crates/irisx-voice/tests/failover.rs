@@ -227,3 +227,32 @@ async fn a_trunk_is_offered_only_its_own_codecs_in_its_order() {
     let seen = events_until(&mut handle.events, 8, |e| matches!(e, CallEvent::Hangup { .. })).await;
     assert!(matches!(seen.last(), Some(CallEvent::Hangup { .. })));
 }
+
+#[tokio::test]
+async fn a_trunk_that_takes_bare_digits_and_fixes_the_caller_id_gets_both_in_its_invite() {
+    let engine = TestEngine::start().await;
+    let carrier = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut bare = trunk("t1", carrier.local_addr().unwrap().port());
+    bare.caller_id = Some("+15550001111".into());
+    bare.strip_plus = true;
+    let mut request = call_to(vec![bare]);
+    request.to = "+15551230000".into();
+    request.from = "+15559870000".into();
+    request.ring_timeout = Duration::from_secs(1);
+    let mut handle = engine.engine.originate(request).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), carrier.recv_from(&mut buf))
+        .await
+        .expect("the INVITE reaches the trunk in time")
+        .unwrap();
+    let invite = String::from_utf8_lossy(&buf[..n]);
+    let first = invite.lines().next().unwrap();
+    assert!(first.starts_with("INVITE sip:15551230000@127.0.0.1:"), "{first}");
+    let from = invite.lines().find(|l| l.starts_with("From:")).expect("a From header");
+    assert!(
+        from.contains("<sip:15550001111@"),
+        "the trunk's own caller id, bare: {from}"
+    );
+    let seen = events_until(&mut handle.events, 8, |e| matches!(e, CallEvent::Hangup { .. })).await;
+    assert!(matches!(seen.last(), Some(CallEvent::Hangup { .. })));
+}

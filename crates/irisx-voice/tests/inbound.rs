@@ -78,6 +78,7 @@ async fn a_call_to_a_registered_agent_reaches_it_and_audio_crosses_the_bridge_bo
         let record = Record {
             max_length: Duration::from_millis(1500),
             finish_on_key: None,
+            both_directions: false,
         };
         let recording = engine.engine.record(&agent_leg.call, record).await.expect("record");
         let to_caller = engine.engine.rtp_counters(&inbound.call).unwrap().packets_sent;

@@ -35,6 +35,7 @@ async fn an_answered_call_sends_audio_that_the_carrier_echoes_back_as_pcmu(
     let record = Record {
         max_length: Duration::from_millis(1500),
         finish_on_key: None,
+        both_directions: false,
     };
     let send = async {
         match source {
@@ -66,6 +67,45 @@ async fn an_answered_call_sends_audio_that_the_carrier_echoes_back_as_pcmu(
     let rms = media::rms(&samples);
     assert!(rms > min_rms, "the echoed audio is not silent (rms {rms})");
 
+    hang_up(&engine, handle).await;
+    carrier.expect_success().await;
+}
+
+/// The carrier sends no audio back: a recording of the far end alone is silent, one of both directions holds
+/// the prompt the engine played, as long as the recording ran.
+#[rstest::rstest]
+#[case::far_end_only(false)]
+#[case::both_directions(true)]
+#[tokio::test]
+async fn a_recording_of_both_directions_holds_what_the_engine_played(#[case] both_directions: bool) {
+    let engine = TestEngine::start().await;
+    let carrier = Sipp::start(
+        "uas_answer.xml",
+        1,
+        &["-key", "codec", "0", "-key", "codec_name", "PCMU"],
+    );
+    let handle = answered(&engine, vec![trunk("t1", carrier.port)]).await;
+    let record = Record {
+        max_length: Duration::from_millis(1500),
+        finish_on_key: None,
+        both_directions,
+    };
+    let tone = media::tone(440.0, Duration::from_millis(1000), 12000);
+    let (played, recorded) = tokio::join!(
+        engine.engine.play(&handle.call, Audio::Pcm(tone)),
+        engine.engine.record(&handle.call, record)
+    );
+    played.expect("play");
+    let samples = media::wav_to_samples(&recorded.expect("record").wav).unwrap();
+    assert_eq!(samples.len(), 12_000, "1.5 s at 8 kHz");
+    let rms = media::rms(&samples);
+    if both_directions {
+        assert!(rms > 4000.0, "the played tone is in the recording (rms {rms})");
+        let tail = media::rms(&samples[9_600..]);
+        assert!(tail < 100.0, "after the 1 s tone the line is silent (rms {tail})");
+    } else {
+        assert!(rms < 100.0, "the carrier said nothing (rms {rms})");
+    }
     hang_up(&engine, handle).await;
     carrier.expect_success().await;
 }
@@ -117,6 +157,7 @@ async fn a_recording_of_the_carriers_pcma_audio_has_the_length_asked_for_and_is_
     let record = Record {
         max_length: Duration::from_secs(2),
         finish_on_key: Some('#'),
+        both_directions: false,
     };
     let recording = engine.engine.record(&handle.call, record).await.expect("record");
 
@@ -155,6 +196,7 @@ async fn a_recording_ends_early_when_the_finish_key_is_pressed() {
     let record = Record {
         max_length: Duration::from_secs(8),
         finish_on_key: Some('1'),
+        both_directions: false,
     };
     let recording = engine.engine.record(&handle.call, record).await.expect("record");
     assert_eq!(recording.finished_by, Some('1'));

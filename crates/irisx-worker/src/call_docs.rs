@@ -16,7 +16,8 @@ use irisx_core::calls::Call;
 use irisx_core::id::EventId;
 use irisx_core::ports::voice::{CallRef, Recording, TrunkTarget, VoiceError};
 use irisx_core::ports::webhooks::{WebhookOutcome, WebhookRequest};
-use irisx_core::usecase::{Platform, calls, trunks, webhooks};
+use irisx_core::usecase::trunks::{self, Routing};
+use irisx_core::usecase::{Platform, calls, webhooks};
 use irisx_core::webhook::WebhookUrl;
 use irisx_voice::control::{self, CallContext, ControlEnv, DialTarget, Next, Verb};
 use serde_json::{Map, Value};
@@ -72,18 +73,18 @@ impl ControlEnv for Env<'_> {
         ))
     }
 
-    async fn route(&self, number: &str) -> Result<Vec<TrunkTarget>, VoiceError> {
+    async fn route(&self, number: &str, from: &str) -> Result<Vec<TrunkTarget>, VoiceError> {
         let to = if number.starts_with('+') {
             number.to_owned()
         } else {
             format!("+{number}")
         };
-        let route = trunks::route(self.p, &self.call.tenant_id, &to)
+        let routing = trunks::route(self.p, &self.call.tenant_id, from, &to)
             .await
             .map_err(engine_error)?;
-        if route.is_empty() {
+        let Routing::Trunks(route) = routing else {
             return Err(VoiceError::NoRoute);
-        }
+        };
         route
             .iter()
             .map(|(t, _)| trunks::target(self.p, t).map_err(engine_error))

@@ -21,16 +21,26 @@ use irisx_core::ports::voice::{
 };
 use irisx_core::sms::model::Direction;
 use irisx_core::task::{CreateCallV1, CreateCdrV1, NewTask, Task};
+use irisx_core::usecase::Platform;
 use irisx_core::usecase::calls::new_call;
-use irisx_core::usecase::{Platform, trunks};
+use irisx_core::usecase::trunks::{self, Routing};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Outcome;
 use crate::voice::VoiceRuntime;
 
-/// The trunks a call may be answered on, with their rates and currencies.
-type Rates = Vec<(SipTrunkId, i64, String)>;
+/// A trunk a call may be answered on, with what the call records when it is.
+struct Rated {
+    trunk: SipTrunkId,
+    rate: i64,
+    currency: String,
+    /// The caller id the trunk presents instead of the call's.
+    caller_id: Option<String>,
+}
+
+/// The trunks a call may be answered on.
+type Rates = Vec<Rated>;
 
 /// How long a supervisor waits for the engine's hangup after the document ended.
 const HANGUP_WAIT: Duration = Duration::from_secs(30);
@@ -62,29 +72,37 @@ pub(crate) async fn create(
         p.store.complete_task(id).await?;
         return Ok(Outcome::Done);
     }
-    let route = trunks::route(p, &call.tenant_id, &call.to).await?;
-    if route.is_empty() {
-        let why = if p.policy.voice.blocked(&call.to).is_some() {
-            ("blocked_destination", "this destination may not be called")
-        } else {
-            ("no_route", "no trunk serves this destination")
-        };
-        fail(&mut call, why.0, why.1);
-        end(p, &mut call, None, Some(id)).await;
-        return Ok(Outcome::Done);
-    }
+    let route = match trunks::route(p, &call.tenant_id, &call.from, &call.to).await? {
+        Routing::Trunks(route) => route,
+        refused => {
+            let (code, why) = match refused {
+                Routing::Blocked => ("blocked_destination", "this destination may not be called"),
+                Routing::CallerIdRefused => (
+                    "caller_id_not_allowed",
+                    "the trunks serving this destination present only your own numbers; `from` is not one",
+                ),
+                _ => ("no_route", "no trunk serves this destination"),
+            };
+            fail(&mut call, code, why);
+            end(p, &mut call, None, Some(id)).await;
+            return Ok(Outcome::Done);
+        }
+    };
     let targets = route
         .iter()
         .map(|(trunk, _)| trunks::target(p, trunk))
         .collect::<Result<Vec<TrunkTarget>, _>>()?;
     let rates: Rates = route
         .iter()
-        .map(|(trunk, rate)| (trunk.id.clone(), *rate, trunk.currency.clone()))
+        .map(|(trunk, rate)| Rated {
+            trunk: trunk.id.clone(),
+            rate: *rate,
+            currency: trunk.currency.clone(),
+            caller_id: trunk.caller_id.clone(),
+        })
         .collect();
-    if let Some(caller_id) = route.first().and_then(|(trunk, _)| trunk.caller_id.clone()) {
-        call.from = caller_id;
-    }
     call.status = CallStatus::Initiated;
+    call.node_id = Some(rt.node.clone());
     call.updated_at = OffsetDateTime::now_utc();
     write(p, &call, Some("initiated"), None, Some(id)).await;
     let request = Originate {
@@ -138,6 +156,7 @@ pub(crate) async fn incoming(p: &Arc<Platform>, rt: &Arc<VoiceRuntime>, incoming
         CallStatus::Ringing,
     );
     call.url = route.voice_url;
+    call.node_id = Some(rt.node.clone());
     if let Err(e) = p.calls.create_call(&call, &call.event("ringing"), None).await {
         tracing::error!(error = %e, "cannot record the incoming call");
         return refuse(rt, &incoming, 503).await;
@@ -214,13 +233,15 @@ async fn supervise(p: Arc<Platform>, rt: Arc<VoiceRuntime>, call: Call, handle: 
 /// The longest whole-call recording.
 const WHOLE_CALL_MAX: Duration = Duration::from_secs(4 * 3600);
 
-/// Records what the far end says from now until the call ends (beside the document's own verbs: recording
-/// listens to the call's audio without taking its digits).
+/// Records the conversation from now until the call ends: what the far end says mixed with what it hears
+/// (prompts, a bridged party). It runs beside the document's own verbs: recording listens to the call's audio
+/// without taking its digits.
 fn record_whole_call(rt: Arc<VoiceRuntime>, leg: CallRef) -> tokio::task::JoinHandle<Result<Recording, VoiceError>> {
     tokio::spawn(async move {
         let whole = Record {
             max_length: WHOLE_CALL_MAX,
             finish_on_key: None,
+            both_directions: true,
         };
         rt.engine.record(&leg, whole).await
     })
@@ -320,11 +341,35 @@ async fn watch(
 fn on_answer(c: &mut Call, trunk: Option<&str>, rates: &Rates) {
     c.status = CallStatus::InProgress;
     c.answered_at = Some(OffsetDateTime::now_utc());
-    if let Some((id, rate, currency)) = trunk.and_then(|t| rates.iter().find(|(id, ..)| id.as_str() == t)) {
-        c.trunk_id = Some(id.clone());
-        c.rate_micros_per_minute = Some(*rate);
-        c.currency = Some(currency.clone());
+    if let Some(r) = trunk.and_then(|t| rates.iter().find(|r| r.trunk.as_str() == t)) {
+        c.trunk_id = Some(r.trunk.clone());
+        c.rate_micros_per_minute = Some(r.rate);
+        c.currency = Some(r.currency.clone());
+        if let Some(presented) = &r.caller_id {
+            c.from = presented.clone();
+        }
     }
+}
+
+/// Ends a call whose voice node stopped: an answered call completed when its node was last seen (so it is
+/// rated up to then), any other failed; either way with `voice_node_lost` and its CDR task.
+pub(crate) async fn end_orphan(p: &Platform, mut call: Call, last_seen: Option<OffsetDateTime>) {
+    let now = OffsetDateTime::now_utc();
+    let ended = last_seen.unwrap_or(call.updated_at).min(now);
+    call.status = match call.answered_at {
+        Some(_) => CallStatus::Completed,
+        None => CallStatus::Failed,
+    };
+    call.ended_at = Some(call.answered_at.map_or(ended, |a| ended.max(a)));
+    call.error_code = Some("voice_node_lost".into());
+    call.error_message = Some("the voice node carrying the call stopped; the call ended when it was last seen".into());
+    call.updated_at = now;
+    let task = NewTask::now(Task::CreateCdrV1(CreateCdrV1 {
+        tenant_id: call.tenant_id.clone(),
+        call_id: call.id.clone(),
+    }));
+    let event = (call.status != CallStatus::Completed).then(|| call.status.as_str());
+    write(p, &call, event, Some(&task), None).await;
 }
 
 /// The final state of a call from its hangup (a failure already recorded wins), its event for an unanswered

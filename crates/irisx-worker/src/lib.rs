@@ -14,6 +14,7 @@ mod handlers;
 mod maintenance;
 mod sms;
 mod voice;
+pub mod voice_nodes;
 mod webhooks;
 
 use std::sync::Arc;

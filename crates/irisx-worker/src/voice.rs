@@ -2,7 +2,9 @@
 //! place queued calls (`call.create`) and take incoming ones.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use irisx_core::id::VoiceNodeId;
 use irisx_core::ports::calls::MediaFetcher;
 use irisx_core::ports::voice::VoiceEngine;
 use irisx_core::ports::webhooks::WebhookSender;
@@ -19,6 +21,12 @@ pub struct VoiceRuntime {
     pub documents: Arc<dyn WebhookSender>,
     /// Fetches `Play` audio under the SSRF rules.
     pub media: Arc<dyn MediaFetcher>,
+    /// This node's id in the calls it supervises and in its heartbeats.
+    pub node: String,
+    /// How often the node beats (and sweeps the calls of stopped nodes).
+    pub heartbeat: Duration,
+    /// How long without a beat before a node's calls are ended by another.
+    pub node_timeout: Duration,
     /// The live calls' supervisors, waited for at shutdown.
     pub(crate) live: TaskTracker,
 }
@@ -30,12 +38,26 @@ impl VoiceRuntime {
             engine,
             documents,
             media,
+            node: VoiceNodeId::new().to_string(),
+            heartbeat: crate::voice_nodes::HEARTBEAT,
+            node_timeout: crate::voice_nodes::NODE_TIMEOUT,
             live: TaskTracker::new(),
         }
     }
 
-    /// Takes incoming calls until `cancel`, then waits for the live calls to end.
+    /// Sets how often the node beats and how long a silent node keeps its calls.
+    pub fn with_heartbeat(mut self, heartbeat: Duration, node_timeout: Duration) -> Self {
+        self.heartbeat = heartbeat;
+        self.node_timeout = node_timeout;
+        self
+    }
+
+    /// Beats, sweeps the calls of stopped nodes and takes incoming calls until `cancel`, then waits for the
+    /// live calls to end.
     pub async fn run(self: Arc<Self>, platform: Arc<Platform>, cancel: CancellationToken) {
+        // Beating stops only once the live calls are over, so no other node ends them meanwhile.
+        let beating = CancellationToken::new();
+        let beats = tokio::spawn(crate::voice_nodes::run(platform.clone(), self.clone(), beating.clone()));
         loop {
             let incoming = tokio::select! {
                 () = cancel.cancelled() => break,
@@ -46,5 +68,7 @@ impl VoiceRuntime {
         }
         self.live.close();
         self.live.wait().await;
+        beating.cancel();
+        beats.await.ok();
     }
 }

@@ -4,5 +4,8 @@
 pub mod model;
 pub mod rating;
 
-pub use model::{Agent, Call, CallControl, CallRecording, CallStatus, SipTrunk, TrunkRate, TrunkTransport};
+pub use model::{
+    Agent, Call, CallControl, CallRecording, CallStatus, CallerIdMode, NumberFormat, SipTrunk, TrunkRate,
+    TrunkTransport,
+};
 pub use rating::{BillingIncrements, VoicePolicy};

@@ -52,6 +52,26 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// How numbers are written to a trunk's carrier, in the To and From of its INVITEs.
+    NumberFormat, "number_format" {
+        /// E.164 with its plus: `+15551234567`.
+        E164 => "e164",
+        /// The same digits without the plus: `15551234567`.
+        Digits => "digits",
+    }
+);
+
+wire_enum!(
+    /// Which caller ids a trunk presents.
+    CallerIdMode, "caller_id_mode" {
+        /// Any the call gives.
+        Any => "any",
+        /// Only the tenant's own numbers: a call from another number does not use the trunk.
+        Owned => "owned",
+    }
+);
+
 /// A trunk's cost per minute for destinations starting with `prefix` (`+` then digits; `+` alone for all).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrunkRate {
@@ -80,6 +100,10 @@ pub struct SipTrunk {
     pub sealed_credentials: Option<String>,
     /// The caller id presented on every call through it, replacing the call's `from`, when set.
     pub caller_id: Option<String>,
+    /// Which caller ids it presents (a fixed `caller_id` is always allowed).
+    pub caller_id_mode: CallerIdMode,
+    /// How numbers are written to its carrier.
+    pub number_format: NumberFormat,
     /// The codecs the carrier takes, in preference order (`PCMU`, `PCMA`).
     pub codecs: Vec<String>,
     /// Concurrent calls the carrier allows (0: no limit of its own).
@@ -161,6 +185,8 @@ pub struct Call {
     pub cost_micros: Option<i64>,
     /// The tenant's price, micro-units (set by the CDR).
     pub price_micros: Option<i64>,
+    /// The voice node supervising it while it is live; when that node stops beating, another ends the call.
+    pub node_id: Option<String>,
     /// Created at.
     pub created_at: OffsetDateTime,
     /// Last change.

@@ -123,6 +123,8 @@ mod tests {
             transport: TrunkTransport::Udp,
             sealed_credentials: None,
             caller_id: None,
+            caller_id_mode: crate::calls::CallerIdMode::Any,
+            number_format: crate::calls::NumberFormat::E164,
             codecs: vec![],
             max_calls: 0,
             rates: rates

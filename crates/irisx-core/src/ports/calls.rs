@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use time::OffsetDateTime;
 
 use super::store::StoreResult;
 use crate::audit::AuditEntry;
@@ -41,11 +42,22 @@ pub struct CallUpdate<'a> {
     pub completes: Option<&'a TaskId>,
 }
 
+/// A live call whose voice node stopped beating, now held by the node that claimed it to end it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrphanedCall {
+    /// The call (its `node_id` is the claiming node).
+    pub call: Call,
+    /// When its former node was last seen alive, if it ever was.
+    pub last_seen: Option<OffsetDateTime>,
+}
+
 /// The calls store port.
 #[async_trait]
 pub trait CallStore: Send + Sync + 'static {
     /// Stores a trunk with its audit entry.
     async fn create_trunk(&self, trunk: &SipTrunk, audit: &AuditEntry) -> StoreResult<()>;
+    /// Writes a changed trunk (of its `tenant_id`, or the platform's) with its audit entry.
+    async fn update_trunk(&self, trunk: &SipTrunk, audit: &AuditEntry) -> StoreResult<()>;
     /// A tenant's (or the platform's) trunk.
     async fn get_trunk(&self, tenant: Option<&TenantId>, id: &SipTrunkId) -> StoreResult<SipTrunk>;
     /// A tenant's (or the platform's) trunks, newest first.
@@ -92,6 +104,18 @@ pub trait CallStore: Send + Sync + 'static {
 
     /// How many of the trunk's calls are answered and not ended (its carrier's concurrent-call count).
     async fn live_calls_on_trunk(&self, trunk: &SipTrunkId) -> StoreResult<i64>;
+
+    /// Records that voice node `node` is alive at `at` (its first beat also records its start).
+    async fn heartbeat_voice_node(&self, node: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Moves up to `limit` live calls whose node was last seen before `stale_before` (or that have no node
+    /// and have not changed since) to `node`, for it to end them; each call is claimed by one node only.
+    /// Stale nodes left without live calls are forgotten.
+    async fn claim_orphaned_calls(
+        &self,
+        node: &str,
+        stale_before: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<OrphanedCall>>;
 
     /// Stores a recording's row (its bytes are in the object store already).
     async fn create_recording(&self, recording: &CallRecording) -> StoreResult<()>;

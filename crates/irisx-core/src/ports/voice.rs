@@ -60,6 +60,10 @@ pub struct TrunkTarget {
     pub password: Option<String>,
     /// The codecs to offer the carrier, in preference order (`PCMU`, `PCMA`); empty offers both.
     pub codecs: Vec<String>,
+    /// The caller id presented through this trunk instead of the call's own, when the trunk fixes one.
+    pub caller_id: Option<String>,
+    /// Write the To and From numbers without their leading `+` (carriers that take bare digits).
+    pub strip_plus: bool,
 }
 
 impl fmt::Debug for TrunkTarget {
@@ -72,6 +76,8 @@ impl fmt::Debug for TrunkTarget {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("codecs", &self.codecs)
+            .field("caller_id", &self.caller_id)
+            .field("strip_plus", &self.strip_plus)
             .finish()
     }
 }
@@ -221,6 +227,9 @@ pub struct Record {
     pub max_length: Duration,
     /// A key that ends the recording.
     pub finish_on_key: Option<char>,
+    /// Also record what is sent to the far end (prompts, a bridged party's voice), mixed into the one track:
+    /// a conversation rather than one side of it.
+    pub both_directions: bool,
 }
 
 /// A finished recording.
@@ -312,7 +321,7 @@ pub trait VoiceEngine: Send + Sync + 'static {
     /// Plays the gather's prompt until a key is pressed, then collects DTMF digits; returns the digits (without
     /// the finish key). Digits pressed before the gather began count (type-ahead).
     async fn gather(&self, call: &CallRef, gather: Gather) -> Result<String, VoiceError>;
-    /// Records the far end's audio.
+    /// Records the far end's audio (and, when asked, what the far end hears).
     async fn record(&self, call: &CallRef, record: Record) -> Result<Recording, VoiceError>;
     /// Keeps the line silent for a while.
     async fn pause(&self, call: &CallRef, duration: Duration) -> Result<(), VoiceError>;

@@ -146,6 +146,7 @@ pub fn new_call(tenant: &TenantId, direction: Direction, from: String, to: Strin
         billable_secs: None,
         cost_micros: None,
         price_micros: None,
+        node_id: None,
         created_at: now,
         updated_at: now,
     }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::Platform;
 use super::accounts::{Owner, seal_context};
 use crate::calls::rating::select_trunks;
-use crate::calls::{SipTrunk, TrunkRate, TrunkTransport};
+use crate::calls::{CallerIdMode, NumberFormat, SipTrunk, TrunkRate, TrunkTransport};
 use crate::error::{CoreError, FieldError};
 use crate::id::{SipTrunkId, TenantId};
 use crate::page::{Page, PageRequest};
@@ -32,6 +32,10 @@ pub struct NewTrunk {
     pub password: Option<String>,
     /// The caller id every call through it presents.
     pub caller_id: Option<String>,
+    /// Which caller ids it presents.
+    pub caller_id_mode: CallerIdMode,
+    /// How numbers are written to its carrier.
+    pub number_format: NumberFormat,
     /// Codecs in preference order (`PCMU`, `PCMA`).
     pub codecs: Vec<String>,
     /// Concurrent calls the carrier allows (0: none of its own).
@@ -121,10 +125,7 @@ pub async fn create(p: &Platform, owner: Owner<'_>, input: NewTrunk) -> Result<S
     owner.authorize(true)?;
     let trunk_name = check(&input)?;
     let sealed_credentials = match (&input.username, &input.password) {
-        (Some(u), Some(pw)) => {
-            let plain = json!({"username": u, "password": pw}).to_string();
-            Some(p.secrets.seal(plain.as_bytes(), &seal_context(owner.tenant())))
-        }
+        (Some(u), Some(pw)) => Some(seal_credentials(p, &owner, u, pw)),
         _ => None,
     };
     let trunk = SipTrunk {
@@ -136,8 +137,10 @@ pub async fn create(p: &Platform, owner: Owner<'_>, input: NewTrunk) -> Result<S
         transport: input.transport,
         sealed_credentials,
         caller_id: input.caller_id,
+        caller_id_mode: input.caller_id_mode,
+        number_format: input.number_format,
         codecs: if input.codecs.is_empty() {
-            vec!["PCMU".into(), "PCMA".into()]
+            default_codecs()
         } else {
             input.codecs
         },
@@ -152,6 +155,101 @@ pub async fn create(p: &Platform, owner: Owner<'_>, input: NewTrunk) -> Result<S
         .details(json!({"name": trunk.name, "host": trunk.host}));
     p.calls.create_trunk(&trunk, &audit).await?;
     Ok(trunk)
+}
+
+/// A change to a trunk: each field given replaces the trunk's (`Some(None)` clears a nullable one).
+#[derive(Debug, Clone, Default)]
+pub struct TrunkChange {
+    /// A name.
+    pub name: Option<String>,
+    /// The carrier's SIP host.
+    pub host: Option<String>,
+    /// Its port.
+    pub port: Option<u16>,
+    /// UDP or TCP.
+    pub transport: Option<TrunkTransport>,
+    /// New digest credentials (user name, password), or none.
+    pub credentials: Option<Option<(String, String)>>,
+    /// A fixed caller id, or none.
+    pub caller_id: Option<Option<String>>,
+    /// Which caller ids it presents.
+    pub caller_id_mode: Option<CallerIdMode>,
+    /// How numbers are written to its carrier.
+    pub number_format: Option<NumberFormat>,
+    /// Codecs in preference order.
+    pub codecs: Option<Vec<String>>,
+    /// Concurrent calls the carrier allows.
+    pub max_calls: Option<u32>,
+    /// Cost per minute by destination prefix.
+    pub rates: Option<Vec<TrunkRate>>,
+    /// ISO 4217.
+    pub currency: Option<String>,
+    /// Whether calls use it.
+    pub enabled: Option<bool>,
+}
+
+fn seal_credentials(p: &Platform, owner: &Owner<'_>, username: &str, password: &str) -> String {
+    let plain = json!({"username": username, "password": password}).to_string();
+    p.secrets.seal(plain.as_bytes(), &seal_context(owner.tenant()))
+}
+
+/// Changes a trunk: the result is checked as a new trunk would be; new credentials are sealed.
+#[tracing::instrument(skip_all, fields(trunk_id = %id))]
+pub async fn update(
+    p: &Platform,
+    owner: Owner<'_>,
+    id: &SipTrunkId,
+    change: TrunkChange,
+) -> Result<SipTrunk, CoreError> {
+    owner.authorize(true)?;
+    let mut trunk = p.calls.get_trunk(owner.tenant(), id).await?;
+    let (username, password) = match &change.credentials {
+        Some(Some((u, pw))) => (Some(u.clone()), Some(pw.clone())),
+        _ => (None, None),
+    };
+    let merged = NewTrunk {
+        name: change.name.unwrap_or(trunk.name),
+        host: change.host.unwrap_or(trunk.host),
+        port: change.port.unwrap_or(trunk.port),
+        transport: change.transport.unwrap_or(trunk.transport),
+        username,
+        password,
+        caller_id: change.caller_id.unwrap_or(trunk.caller_id),
+        caller_id_mode: change.caller_id_mode.unwrap_or(trunk.caller_id_mode),
+        number_format: change.number_format.unwrap_or(trunk.number_format),
+        codecs: change.codecs.unwrap_or(trunk.codecs),
+        max_calls: change.max_calls.unwrap_or(trunk.max_calls),
+        rates: change.rates.unwrap_or(trunk.rates),
+        currency: change.currency.unwrap_or(trunk.currency),
+    };
+    trunk.name = check(&merged)?;
+    if let Some(credentials) = &change.credentials {
+        trunk.sealed_credentials = credentials.as_ref().map(|(u, pw)| seal_credentials(p, &owner, u, pw));
+    }
+    trunk.host = merged.host;
+    trunk.port = merged.port;
+    trunk.transport = merged.transport;
+    trunk.caller_id = merged.caller_id;
+    trunk.caller_id_mode = merged.caller_id_mode;
+    trunk.number_format = merged.number_format;
+    trunk.codecs = if merged.codecs.is_empty() {
+        default_codecs()
+    } else {
+        merged.codecs
+    };
+    trunk.max_calls = merged.max_calls;
+    trunk.rates = merged.rates;
+    trunk.currency = merged.currency;
+    trunk.enabled = change.enabled.unwrap_or(trunk.enabled);
+    let audit = owner
+        .audit("sip_trunk.updated", "sip_trunk", trunk.id.as_str())
+        .details(json!({"name": trunk.name, "host": trunk.host, "enabled": trunk.enabled}));
+    p.calls.update_trunk(&trunk, &audit).await?;
+    Ok(trunk)
+}
+
+fn default_codecs() -> Vec<String> {
+    vec!["PCMU".into(), "PCMA".into()]
 }
 
 /// One trunk of the owner.
@@ -200,18 +298,45 @@ pub fn target(p: &Platform, trunk: &SipTrunk) -> Result<TrunkTarget, CoreError> 
         username,
         password,
         codecs: trunk.codecs.clone(),
+        caller_id: trunk.caller_id.clone(),
+        strip_plus: trunk.number_format == NumberFormat::Digits,
     })
 }
 
-/// The trunks a tenant's call to `to` goes through, cheapest first, with each one's rate per minute; a blocked
-/// destination has none, and a trunk whose carrier's concurrent-call limit is reached is left out.
-pub async fn route(p: &Platform, tenant: &TenantId, to: &str) -> Result<Vec<(SipTrunk, i64)>, CoreError> {
+/// Where a tenant's call can go.
+#[derive(Debug)]
+pub enum Routing {
+    /// Through these trunks, cheapest first, each with its rate per minute for the destination.
+    Trunks(Vec<(SipTrunk, i64)>),
+    /// The destination is on the platform's blocklist.
+    Blocked,
+    /// No enabled trunk with room serves the destination.
+    NoRoute,
+    /// Trunks serve it, but each takes only the tenant's own numbers as caller id, and `from` is not one.
+    CallerIdRefused,
+}
+
+/// The trunks a tenant's call from `from` to `to` goes through, cheapest first: a trunk whose carrier's
+/// concurrent-call limit is reached is left out, and so is one that takes only the tenant's own numbers as
+/// caller id (without a fixed one of its own) when `from` is not one of them.
+pub async fn route(p: &Platform, tenant: &TenantId, from: &str, to: &str) -> Result<Routing, CoreError> {
     if p.policy.voice.blocked(to).is_some() {
-        return Ok(Vec::new());
+        return Ok(Routing::Blocked);
     }
     let trunks = p.calls.trunks_for(tenant).await?;
-    let mut open = Vec::new();
+    let (mut open, mut refused) = (Vec::new(), false);
+    let mut owned: Option<bool> = None;
     for (trunk, rate) in select_trunks(&trunks, to) {
+        if trunk.caller_id.is_none() && trunk.caller_id_mode == CallerIdMode::Owned {
+            let held = match owned {
+                Some(held) => held,
+                None => *owned.insert(p.calls.voice_route(from).await?.is_some_and(|r| &r.tenant_id == tenant)),
+            };
+            if !held {
+                refused = true;
+                continue;
+            }
+        }
         let full = trunk.max_calls > 0 && p.calls.live_calls_on_trunk(&trunk.id).await? >= i64::from(trunk.max_calls);
         if full {
             tracing::info!(trunk_id = %trunk.id, "the trunk is at its concurrent-call limit; skipping it");
@@ -219,5 +344,9 @@ pub async fn route(p: &Platform, tenant: &TenantId, to: &str) -> Result<Vec<(Sip
             open.push((trunk, rate));
         }
     }
-    Ok(open)
+    Ok(match (open.is_empty(), refused) {
+        (false, _) => Routing::Trunks(open),
+        (true, true) => Routing::CallerIdRefused,
+        (true, false) => Routing::NoRoute,
+    })
 }

@@ -3,6 +3,7 @@
 //! `IRISX_TEST_REDIS_URL`, with a fresh database, stream and cache prefix per test.
 #![allow(dead_code)]
 
+pub mod calls;
 pub mod email;
 pub mod receiver;
 pub mod sipp;

@@ -4,7 +4,9 @@
 
 use std::future::Future;
 
-use irisx_core::calls::{Agent, Call, CallRecording, CallStatus, SipTrunk, TrunkRate, TrunkTransport};
+use irisx_core::calls::{
+    Agent, Call, CallRecording, CallStatus, CallerIdMode, NumberFormat, SipTrunk, TrunkRate, TrunkTransport,
+};
 use irisx_core::id::{AgentId, CallId, ObjectId, RecordingId, SipTrunkId, UsageId};
 use irisx_core::page::PageRequest;
 use irisx_core::ports::calls::{CallStore, CallUpdate};
@@ -46,6 +48,8 @@ fn trunk(tenant: Option<&TenantId>, rate: i64) -> SipTrunk {
         transport: TrunkTransport::Udp,
         sealed_credentials: Some("v1:k:sealed".into()),
         caller_id: None,
+        caller_id_mode: CallerIdMode::Any,
+        number_format: NumberFormat::E164,
         codecs: vec!["PCMU".into()],
         max_calls: 10,
         rates: vec![TrunkRate {
@@ -292,4 +296,62 @@ pub async fn a_change_to_a_live_call_is_taken_once((store, _, calls): WithCalls)
         Some(r#"{"action":"hangup"}"#)
     );
     assert_eq!(calls.take_control(&c.id).await.unwrap(), None);
+}
+
+/// Stores `c` as a live call of `node`.
+async fn live_on(calls: &Arc<dyn CallStore>, c: &mut Call, status: CallStatus, node: Option<&str>) {
+    c.node_id = node.map(str::to_owned);
+    calls.create_call(c, &c.event("queued"), None).await.unwrap();
+    c.status = status;
+    let update = CallUpdate {
+        call: c,
+        event: None,
+        task: None,
+        completes: None,
+    };
+    calls.update_call(update).await.unwrap();
+}
+
+/// Live calls of a node silent since before the cutoff (or of no node, unchanged since) are claimed once, by
+/// one node, with when their node was last seen; calls of live nodes and final calls are left.
+pub async fn live_calls_of_a_stopped_voice_node_are_claimed_once((store, _, calls): WithCalls) {
+    let (a, _) = seed(&store).await;
+    let t0 = now();
+    let (cutoff, alive_at) = (t0 + Duration::minutes(1), t0 + Duration::minutes(2));
+    calls.heartbeat_voice_node("vnd_dead", t0).await.unwrap();
+    calls.heartbeat_voice_node("vnd_alive", alive_at).await.unwrap();
+    let (mut ringing, mut answered, mut kept, mut done, mut nodeless) =
+        (call(&a.id), call(&a.id), call(&a.id), call(&a.id), call(&a.id));
+    live_on(&calls, &mut ringing, CallStatus::Ringing, Some("vnd_dead")).await;
+    live_on(&calls, &mut answered, CallStatus::InProgress, Some("vnd_dead")).await;
+    live_on(&calls, &mut kept, CallStatus::InProgress, Some("vnd_alive")).await;
+    live_on(&calls, &mut done, CallStatus::Completed, Some("vnd_dead")).await;
+    live_on(&calls, &mut nodeless, CallStatus::Initiated, None).await;
+
+    calls.heartbeat_voice_node("vnd_sweeper", alive_at).await.unwrap();
+    let mut claimed = calls.claim_orphaned_calls("vnd_sweeper", cutoff, 10).await.unwrap();
+    claimed.sort_by(|x, y| x.call.id.cmp(&y.call.id));
+    let mut want = vec![ringing.id.clone(), answered.id.clone(), nodeless.id.clone()];
+    want.sort();
+    assert_eq!(claimed.iter().map(|o| o.call.id.clone()).collect::<Vec<_>>(), want);
+    for o in &claimed {
+        assert_eq!(o.call.node_id.as_deref(), Some("vnd_sweeper"));
+        let seen = if o.call.id == nodeless.id { None } else { Some(t0) };
+        assert_eq!(o.last_seen, seen, "{}", o.call.id);
+        let stored = calls.get_call(&a.id, &o.call.id).await.unwrap();
+        assert_eq!(stored.node_id.as_deref(), Some("vnd_sweeper"));
+    }
+    assert!(
+        calls
+            .claim_orphaned_calls("vnd_other", cutoff, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a claimed call is not claimed again while its claimer is alive"
+    );
+    let limited = calls
+        .claim_orphaned_calls("vnd_third", alive_at + Duration::minutes(1), 1)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1, "at most `limit` calls are claimed at once");
 }

@@ -28,6 +28,7 @@ macro_rules! call_sql {
                 billable_secs: r.opt_int("billable_secs")?,
                 cost_micros: r.opt_int("cost_micros")?,
                 price_micros: r.opt_int("price_micros")?,
+                node_id: r.opt_text("node_id")?,
                 created_at: r.time("created_at")?,
                 updated_at: r.time("updated_at")?,
             })
@@ -38,7 +39,8 @@ macro_rules! call_sql {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
             sqlx::query(
                 "INSERT INTO calls (id, tenant_id, direction, from_addr, to_addr, status, url, document, status_callback, \
-                 record, timeout_secs, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 record, timeout_secs, created_at, updated_at, node_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(c.id.as_str())
             .bind(c.tenant_id.as_str())
@@ -53,6 +55,7 @@ macro_rules! call_sql {
             .bind(i64::from(c.timeout_secs))
             .bind(ts(c.created_at))
             .bind(ts(c.updated_at))
+            .bind(c.node_id.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -97,7 +100,7 @@ macro_rules! call_sql {
                 "UPDATE calls SET status = $3, from_addr = $4, trunk_id = $5, rate_micros_per_minute = $6, currency = $7, \
                  error_code = $8, error_message = $9, sip_code = $10, answered_at = $11, ended_at = $12, \
                  duration_secs = $13, billable_secs = $14, cost_micros = $15, price_micros = $16, updated_at = $17, \
-                 url = $18, document = $19 WHERE tenant_id = $1 AND id = $2",
+                 url = $18, document = $19, node_id = $20 WHERE tenant_id = $1 AND id = $2",
             )
             .bind(c.tenant_id.as_str())
             .bind(c.id.as_str())
@@ -118,6 +121,7 @@ macro_rules! call_sql {
             .bind(ts(c.updated_at))
             .bind(c.url.as_deref())
             .bind(c.document.as_deref())
+            .bind(c.node_id.as_deref())
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
@@ -210,6 +214,72 @@ macro_rules! call_sql {
                 .await
                 .map_err(db_err)?;
             Ok(n)
+        }
+
+        /// Records that a voice node is alive now.
+        pub(crate) async fn heartbeat_voice_node(pool: &Pool<Db>, node: &str, at: OffsetDateTime) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO voice_nodes (id, started_at, seen_at) VALUES ($1, $2, $2) \
+                 ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+            )
+            .bind(node)
+            .bind(ts(at))
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        }
+
+        /// Moves up to `limit` live calls of nodes last seen before `stale_before` to `node`, returning them with
+        /// when their node was last seen; then forgets stale nodes left without live calls.
+        pub(crate) async fn claim_orphaned_calls(
+            pool: &Pool<Db>,
+            node: &str,
+            stale_before: OffsetDateTime,
+            limit: i64,
+        ) -> StoreResult<Vec<OrphanedCall>> {
+            // A call without a node row (its node never beat, or it predates heartbeats) counts from its last change.
+            let rows = sqlx::query(
+                "SELECT c.*, n.seen_at AS node_seen_at FROM calls c LEFT JOIN voice_nodes n ON n.id = c.node_id \
+                 WHERE c.status IN ('initiated', 'ringing', 'in-progress') AND COALESCE(c.node_id, '') <> $1 \
+                 AND COALESCE(n.seen_at, c.updated_at) < $2 ORDER BY c.id LIMIT $3",
+            )
+            .bind(node)
+            .bind(ts(stale_before))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let mut call = call_row(r).map_err(db_err)?;
+                let last_seen = r.opt_time("node_seen_at").map_err(db_err)?;
+                // Taken only if no other node took it meanwhile.
+                let done = sqlx::query(
+                    "UPDATE calls SET node_id = $1 WHERE id = $2 AND COALESCE(node_id, '') = $3 \
+                     AND status IN ('initiated', 'ringing', 'in-progress')",
+                )
+                .bind(node)
+                .bind(call.id.as_str())
+                .bind(call.node_id.as_deref().unwrap_or(""))
+                .execute(pool)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() == 1 {
+                    call.node_id = Some(node.to_owned());
+                    claimed.push(OrphanedCall { call, last_seen });
+                }
+            }
+            sqlx::query(
+                "DELETE FROM voice_nodes WHERE seen_at < $1 AND id <> $2 AND NOT EXISTS (SELECT 1 FROM calls \
+                 WHERE calls.node_id = voice_nodes.id AND calls.status IN ('initiated', 'ringing', 'in-progress'))",
+            )
+            .bind(ts(stale_before))
+            .bind(node)
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
+            Ok(claimed)
         }
 
         /// Stores a recording's row.

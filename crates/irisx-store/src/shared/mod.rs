@@ -44,7 +44,7 @@ pub(crate) mod prelude {
         WebhookDeliveryId, WebhookEndpointId,
     };
     pub(crate) use irisx_core::page::{MAX_LIMIT, Page, PageRequest};
-    pub(crate) use irisx_core::ports::calls::{CallUpdate, VoiceRoute};
+    pub(crate) use irisx_core::ports::calls::{CallUpdate, OrphanedCall, VoiceRoute};
     pub(crate) use irisx_core::ports::email::{KindCount, Suppression, TrackingRecord};
     pub(crate) use irisx_core::ports::messaging::{EventFilter, MessageFilter, NumberPatch, SentRecord, UsageTotal};
     pub(crate) use irisx_core::ports::objects::StoredObject;

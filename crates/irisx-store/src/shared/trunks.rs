@@ -17,6 +17,8 @@ macro_rules! trunk_sql {
                 transport: rows::parse("transport", &r.text("transport")?)?,
                 sealed_credentials: r.opt_text("sealed_credentials")?,
                 caller_id: r.opt_text("caller_id")?,
+                caller_id_mode: rows::parse("caller id mode", &r.text("caller_id_mode")?)?,
+                number_format: rows::parse("number format", &r.text("number_format")?)?,
                 codecs: serde_json::from_value(r.json("codecs")?).map_err(decode)?,
                 max_calls: u32::try_from(r.int("max_calls")?).unwrap_or_default(),
                 rates: serde_json::from_value(r.json("rates")?).map_err(decode)?,
@@ -42,8 +44,8 @@ macro_rules! trunk_sql {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
             sqlx::query(
                 "INSERT INTO sip_trunks (id, tenant_id, name, host, port, transport, sealed_credentials, caller_id, \
-                 codecs, max_calls, rates, currency, enabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 codecs, max_calls, rates, currency, enabled, created_at, caller_id_mode, number_format) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(t.id.as_str())
             .bind(t.tenant_id.as_ref().map(TenantId::as_str))
@@ -59,9 +61,46 @@ macro_rules! trunk_sql {
             .bind(t.currency.as_str())
             .bind(t.enabled)
             .bind(ts(t.created_at))
+            .bind(t.caller_id_mode.as_str())
+            .bind(t.number_format.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+            insert_audit(&mut tx, audit).await?;
+            tx.commit().await.map_err(db_err)
+        }
+
+        /// Writes an owner's changed trunk with its audit entry.
+        pub(crate) async fn update_trunk(pool: &Pool<Db>, t: &SipTrunk, audit: &AuditEntry) -> StoreResult<()> {
+            let mut tx = begin_write(pool).await.map_err(db_err)?;
+            let done = sqlx::query(concat!(
+                "UPDATE sip_trunks SET name = $3, host = $4, port = $5, transport = $6, sealed_credentials = $7, \
+                 caller_id = $8, codecs = $9, max_calls = $10, rates = $11, currency = $12, enabled = $13, \
+                 caller_id_mode = $14, number_format = $15 WHERE ",
+                $crate::shared::accounts::owner_is_1!(),
+                " AND id = $2"
+            ))
+            .bind(t.tenant_id.as_ref().map(TenantId::as_str))
+            .bind(t.id.as_str())
+            .bind(t.name.as_str())
+            .bind(t.host.as_str())
+            .bind(i32::from(t.port))
+            .bind(t.transport.as_str())
+            .bind(t.sealed_credentials.as_deref())
+            .bind(t.caller_id.as_deref())
+            .bind(sqlx::types::Json(&t.codecs))
+            .bind(i64::from(t.max_calls))
+            .bind(sqlx::types::Json(&t.rates))
+            .bind(t.currency.as_str())
+            .bind(t.enabled)
+            .bind(t.caller_id_mode.as_str())
+            .bind(t.number_format.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("SIP trunk"));
+            }
             insert_audit(&mut tx, audit).await?;
             tx.commit().await.map_err(db_err)
         }

@@ -14,6 +14,9 @@ use std::time::Duration;
 pub use parse::{ParseError, parse};
 pub use run::{CallContext, ControlEnv, Next, run};
 
+#[cfg(test)]
+mod sip_uri_tests;
+
 /// One verb of a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
@@ -70,6 +73,8 @@ pub enum Verb {
         caller_id: Option<String>,
         /// Where to send the outcome; the document goes on when absent.
         action: Option<String>,
+        /// Record the conversation (both parties, from the answer) and send `RecordingUrl` to the action.
+        record: bool,
     },
     /// Fetch another document and run it instead.
     Redirect {
@@ -92,4 +97,52 @@ pub enum DialTarget {
     Number(String),
     /// A registered agent (`<Client>`).
     Agent(String),
+    /// A SIP address reached directly, without a trunk (`<Sip>sip:alice@pbx.example.com;transport=tcp</Sip>`).
+    Sip(SipUri),
+}
+
+/// A `sip:` URI as `<Sip>` takes it: `sip:user@host[:port][;transport=udp|tcp]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipUri {
+    /// The user part (a number or a name).
+    pub user: String,
+    /// A host name or IP address (IPv6 in brackets).
+    pub host: String,
+    /// The port (5060 when absent).
+    pub port: u16,
+    /// UDP unless `;transport=tcp`.
+    pub transport: irisx_core::ports::voice::SipTransport,
+}
+
+impl SipUri {
+    /// Parses a URI; `None` when it is not of the form above (other parameters are refused too).
+    pub fn parse(text: &str) -> Option<SipUri> {
+        use irisx_core::ports::voice::SipTransport;
+        let rest = text.trim().strip_prefix("sip:")?;
+        let (address, params) = rest.split_once(';').unwrap_or((rest, ""));
+        let transport = match params.to_ascii_lowercase().as_str() {
+            "" | "transport=udp" => SipTransport::Udp,
+            "transport=tcp" => SipTransport::Tcp,
+            _ => return None,
+        };
+        let (user, hostport) = address.split_once('@')?;
+        let user_ok = |c: char| c.is_ascii_alphanumeric() || "+-_.!~*'()&=$,".contains(c);
+        if user.is_empty() || user.len() > 64 || !user.chars().all(user_ok) {
+            return None;
+        }
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if (h.starts_with('[') && h.ends_with(']')) || !h.contains(':') => (h, p.parse().ok()?),
+            _ => (hostport, 5060),
+        };
+        let host_ok = |c: char| c.is_ascii_alphanumeric() || ".-:[]".contains(c);
+        if host.is_empty() || host.len() > 253 || !host.chars().all(host_ok) || port == 0 {
+            return None;
+        }
+        Some(SipUri {
+            user: user.to_owned(),
+            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            port,
+            transport,
+        })
+    }
 }

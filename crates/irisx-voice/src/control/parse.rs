@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use roxmltree::{Document, Node};
 
-use super::{DialTarget, Verb};
+use super::{DialTarget, SipUri, Verb};
 
 const MAX_DOCUMENT: usize = 64 * 1024;
 const MAX_VERBS: usize = 100;
@@ -178,6 +178,16 @@ fn verb(node: Node<'_, '_>, top_level: bool) -> Result<Verb, ParseError> {
             timeout: seconds(node, "timeout", 30)?,
             caller_id: node.attribute("callerId").map(String::from),
             action: action(node),
+            // TwiML's values; a recording always starts at the answer.
+            record: match node.attribute("record").unwrap_or("do-not-record") {
+                "do-not-record" | "false" => false,
+                "record-from-answer"
+                | "record-from-answer-dual"
+                | "record-from-ringing"
+                | "record-from-ringing-dual"
+                | "true" => true,
+                other => return Err(bad(node, "record", other)),
+            },
         },
         "Redirect" => Verb::Redirect {
             url: required_text(node)?,
@@ -200,6 +210,12 @@ fn dial_target(node: Node<'_, '_>) -> Result<DialTarget, ParseError> {
         None => Ok(DialTarget::Number(required_text(node)?)),
         Some(n) if n.tag_name().name() == "Number" => Ok(DialTarget::Number(required_text(n)?)),
         Some(n) if n.tag_name().name() == "Client" => Ok(DialTarget::Agent(required_text(n)?)),
+        Some(n) if n.tag_name().name() == "Sip" => {
+            let text = required_text(n)?;
+            SipUri::parse(&text)
+                .map(DialTarget::Sip)
+                .ok_or_else(|| bad(n, "sip", &text))
+        }
         Some(n) => Err(ParseError::UnknownVerb(n.tag_name().name().into())),
     }
 }
@@ -217,7 +233,7 @@ mod tests {
               <Gather numDigits="4" timeout="7" finishOnKey="*" action="/menu"><Say>Enter your PIN</Say><Pause length="2"/></Gather>
               <Record maxLength="30" finishOnKey="" playBeep="false"/>
               <Dial timeout="20" callerId="+15550001111" action="/after"><Number>+15551234567</Number></Dial>
-              <Dial><Client>alice</Client></Dial>
+              <Dial record="record-from-answer"><Client>alice</Client></Dial>
               <Pause/>
               <Redirect>/next</Redirect>
               <Reject reason="busy"/>
@@ -272,10 +288,11 @@ mod tests {
                 timeout: Duration::from_secs(20),
                 caller_id: Some("+15550001111".into()),
                 action: Some("/after".into()),
+                record: false,
             }
         );
         assert!(
-            matches!(&verbs[5], Verb::Dial { target: DialTarget::Agent(a), timeout, .. } if a == "alice" && timeout.as_secs() == 30)
+            matches!(&verbs[5], Verb::Dial { target: DialTarget::Agent(a), timeout, record: true, .. } if a == "alice" && timeout.as_secs() == 30)
         );
         assert_eq!(
             verbs[6],
@@ -297,6 +314,8 @@ mod tests {
     #[case::zero_digits("<Response><Gather numDigits=\"0\"/></Response>", "numDigits")]
     #[case::bad_key("<Response><Record finishOnKey=\"x\"/></Response>", "finishOnKey")]
     #[case::endless_pause("<Response><Pause length=\"999999\"/></Response>", "length")]
+    #[case::bad_record("<Response><Dial record=\"always\">+15551234567</Dial></Response>", "record")]
+    #[case::bad_sip("<Response><Dial><Sip>http://example.com</Sip></Dial></Response>", "sip")]
     #[case::empty_play("<Response><Play> </Play></Response>", "<Play> needs content")]
     #[case::bad_reason("<Response><Reject reason=\"maybe\"/></Response>", "reason")]
     #[case::external_entity(

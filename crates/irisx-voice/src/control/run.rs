@@ -18,8 +18,8 @@ pub trait ControlEnv: Send + Sync {
     async fn fetch_audio(&self, url: &str) -> Result<Bytes, VoiceError>;
     /// Stores a finished recording; returns the URL the next document receives as `RecordingUrl`.
     async fn save_recording(&self, call: &CallRef, recording: &Recording) -> Result<String, VoiceError>;
-    /// The trunks to reach a number through, cheapest first.
-    async fn route(&self, number: &str) -> Result<Vec<TrunkTarget>, VoiceError>;
+    /// The trunks to reach a number through from caller id `from`, cheapest first.
+    async fn route(&self, number: &str, from: &str) -> Result<Vec<TrunkTarget>, VoiceError>;
 }
 
 /// What happens after a document.
@@ -151,6 +151,7 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
                 Record {
                     max_length: *max_length,
                     finish_on_key: *finish_on_key,
+                    both_directions: false,
                 },
                 action,
             )
@@ -161,10 +162,16 @@ async fn run_verb(ctx: &mut CallContext<'_>, verb: &Verb) -> Result<Option<Next>
             timeout,
             caller_id,
             action,
+            record,
         } => {
-            let status = dial(ctx, target, *timeout, caller_id.as_deref()).await?;
+            let (status, recording) = dial(ctx, target, *timeout, caller_id.as_deref(), *record).await?;
             if action.is_some() {
-                return Ok(Some(fetch(action, vec![("DialCallStatus", status.to_owned())])));
+                let mut params = vec![("DialCallStatus", status.to_owned())];
+                if let Some((url, duration)) = recording {
+                    params.push(("RecordingUrl", url));
+                    params.push(("RecordingDuration", duration.to_string()));
+                }
+                return Ok(Some(fetch(action, params)));
             }
         }
         Verb::Redirect { url } => return Ok(Some(fetch(&Some(url.clone()), vec![]))),
@@ -208,49 +215,93 @@ async fn record(
     Ok(Some(fetch(action, params)))
 }
 
-/// Calls the target and bridges it to the call; returns TwiML's `DialCallStatus`.
+/// Calls the target and bridges it to the call; returns TwiML's `DialCallStatus` and, when asked to record,
+/// the recording's URL and length in seconds.
 async fn dial(
     ctx: &CallContext<'_>,
     target: &DialTarget,
     ring_timeout: std::time::Duration,
     caller_id: Option<&str>,
-) -> Result<&'static str, VoiceError> {
+    record: bool,
+) -> Result<(&'static str, Option<(String, u64)>), VoiceError> {
+    let from = caller_id.unwrap_or(ctx.caller_id).to_owned();
     let (to, destination) = match target {
-        DialTarget::Number(n) => (n.clone(), Destination::Trunks(ctx.env.route(n).await?)),
+        DialTarget::Number(n) => (n.clone(), Destination::Trunks(ctx.env.route(n, &from).await?)),
         DialTarget::Agent(user) => (user.clone(), Destination::Agent { user: user.clone() }),
+        DialTarget::Sip(uri) => (uri.user.clone(), Destination::Trunks(vec![sip_target(uri)])),
     };
     let request = Originate {
         tenant: ctx.tenant.to_owned(),
         to,
-        from: caller_id.unwrap_or(ctx.caller_id).to_owned(),
+        from,
         destination,
         ring_timeout,
     };
     let mut leg = match ctx.engine.originate(request).await {
         Ok(leg) => leg,
-        Err(VoiceError::CallLimit { .. } | VoiceError::NotRegistered(_)) => return Ok("failed"),
+        Err(VoiceError::CallLimit { .. } | VoiceError::NotRegistered(_)) => return Ok(("failed", None)),
         Err(e) => return Err(e),
     };
     loop {
         match leg.events.recv().await {
             Some(CallEvent::Answered { .. }) => break,
             Some(CallEvent::Hangup { cause, .. }) => {
-                return Ok(match cause {
+                let status = match cause {
                     HangupCause::Busy => "busy",
                     HangupCause::NoAnswer => "no-answer",
                     HangupCause::Canceled => "canceled",
                     _ => "failed",
-                });
+                };
+                return Ok((status, None));
             }
             Some(_) => {}
-            None => return Ok("failed"),
+            None => return Ok(("failed", None)),
         }
     }
-    let bridged = ctx.engine.bridge(ctx.call, &leg.call).await;
-    match ctx.engine.hangup(&leg.call).await {
-        Ok(()) | Err(VoiceError::CallNotFound(_)) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot hang up the dialled leg"),
-    }
+    // The dialled leg is recorded both ways: it hears the caller and says the callee, and it ends with the
+    // conversation, which ends the recording.
+    let conversation = Record {
+        max_length: std::time::Duration::from_secs(4 * 3600),
+        finish_on_key: None,
+        both_directions: true,
+    };
+    let talk = async {
+        let bridged = ctx.engine.bridge(ctx.call, &leg.call).await;
+        match ctx.engine.hangup(&leg.call).await {
+            Ok(()) | Err(VoiceError::CallNotFound(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot hang up the dialled leg"),
+        }
+        bridged
+    };
+    let (bridged, recording) = if record {
+        let (bridged, recording) = tokio::join!(talk, ctx.engine.record(&leg.call, conversation));
+        (bridged, Some(recording))
+    } else {
+        (talk.await, None)
+    };
+    let saved = match recording {
+        Some(Ok(r)) => Some((ctx.env.save_recording(ctx.call, &r).await?, r.duration.as_secs())),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the dialled conversation could not be recorded");
+            None
+        }
+        None => None,
+    };
     bridged?;
-    Ok("completed")
+    Ok(("completed", saved))
+}
+
+/// A `<Sip>` address as a one-trunk route: no credentials, both codecs.
+fn sip_target(uri: &super::SipUri) -> TrunkTarget {
+    TrunkTarget {
+        name: format!("sip:{}", uri.host),
+        host: uri.host.clone(),
+        port: uri.port,
+        transport: uri.transport,
+        username: None,
+        password: None,
+        codecs: Vec::new(),
+        caller_id: None,
+        strip_plus: false,
+    }
 }

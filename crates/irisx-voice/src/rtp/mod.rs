@@ -2,7 +2,8 @@
 //! 20 ms G.711 frames sent paced by a tokio interval, received through a jitter buffer and decoded, RFC 4733
 //! digits in both directions, and periodic RTCP sender reports.
 //!
-//! Received audio is published as 20 ms frames on a broadcast channel (recorders and bridges subscribe);
+//! Received audio is published as 20 ms frames on a broadcast channel (recorders and bridges subscribe), and so
+//! is sent audio while a recording of both directions listens;
 //! received digits go to a type-ahead queue that Gather and Record read, and to a callback for call events.
 
 pub mod dtmf;
@@ -58,6 +59,7 @@ pub struct RtpSession {
     counters: Mutex<RtpCounters>,
     last_received: Mutex<std::time::Instant>,
     audio: broadcast::Sender<Arc<[i16]>>,
+    sent: broadcast::Sender<Arc<[i16]>>,
     digits: tokio::sync::Mutex<mpsc::UnboundedReceiver<char>>,
     deliver: Box<dyn Fn(char) + Send + Sync>,
     cancel: CancellationToken,
@@ -94,6 +96,7 @@ impl RtpSession {
     ) -> Result<Arc<Self>, Error> {
         let (socket, rtcp) = bind_pair(ip, range).await?;
         let (audio, _) = broadcast::channel(512);
+        let (sent, _) = broadcast::channel(512);
         let (digit_tx, digit_rx) = mpsc::unbounded_channel();
         let session = Arc::new(RtpSession {
             socket,
@@ -108,6 +111,7 @@ impl RtpSession {
             counters: Mutex::new(RtpCounters::default()),
             last_received: Mutex::new(std::time::Instant::now()),
             audio,
+            sent,
             digits: tokio::sync::Mutex::new(digit_rx),
             deliver: Box::new(move |d| {
                 digit_tx.send(d).ok();
@@ -164,6 +168,11 @@ impl RtpSession {
         self.cancel.is_cancelled()
     }
 
+    /// The audio sent to the far end (prompts, a bridged leg's voice) as it goes out, frame by frame.
+    pub fn subscribe_sent(&self) -> broadcast::Receiver<Arc<[i16]>> {
+        self.sent.subscribe()
+    }
+
     /// Returns once the session has stopped.
     pub async fn closed(&self) {
         self.cancel.cancelled().await;
@@ -177,6 +186,11 @@ impl RtpSession {
         self.send_packet(&mut state, n.remote, n.law.payload_type(), &payload)
             .await?;
         state.timestamp = state.timestamp.wrapping_add(samples.len() as u32);
+        drop(state);
+        // Copied only while something listens (a recording of both directions).
+        if self.sent.receiver_count() > 0 {
+            self.sent.send(Arc::from(samples)).ok();
+        }
         Ok(())
     }
 

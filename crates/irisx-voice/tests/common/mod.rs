@@ -250,6 +250,8 @@ pub fn trunk(name: &str, port: u16) -> TrunkTarget {
         username: Some("carrier-user".into()),
         password: Some("carrier-pass".into()),
         codecs: Vec::new(),
+        caller_id: None,
+        strip_plus: false,
     }
 }
 
