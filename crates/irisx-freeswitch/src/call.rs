@@ -267,15 +267,21 @@ impl Call {
         }
     }
 
-    /// Ends the call once: `Hangup` (always the last event), waits released. `false` when it had already ended.
-    pub fn finish(&self, cause: HangupCause, sip_code: Option<u16>) -> bool {
-        {
+    /// Ends the call once: gives its tenant's slot back through `release` (before anyone hears of the end, so a
+    /// caller who saw `Hangup` can use the slot at once), then `Hangup`, always the last event. `false` when it
+    /// had already ended.
+    pub fn finish(&self, cause: HangupCause, sip_code: Option<u16>, release: impl FnOnce(&str)) -> bool {
+        let tenant = {
             let mut state = lock(&self.state);
             if state.phase == Phase::Ended {
                 return false;
             }
             state.phase = Phase::Ended;
             state.news = None;
+            state.tenant.take()
+        };
+        if let Some(tenant) = tenant {
+            release(&tenant);
         }
         self.ended.cancel();
         lock(&self.executes).clear();

@@ -140,17 +140,13 @@ impl Inner {
         lock(&self.jobs).remove(job);
     }
 
-    /// Ends a call once and forgets it, giving its tenant's slot back.
+    /// Forgets a call and ends it once, giving its tenant's slot back.
     pub fn end(&self, call: &Call, cause: HangupCause, sip_code: Option<u16>) {
-        if call.finish(cause, sip_code)
-            && let Some(tenant) = call.take_tenant()
-        {
-            self.limits.release(&tenant);
-        }
         if let Some(channel) = call.channel() {
             lock(&self.channels).remove(&channel);
         }
         lock(&self.calls).remove(&call.id);
+        call.finish(cause, sip_code, |tenant| self.limits.release(tenant));
     }
 
     async fn supervise(self: Arc<Self>, mut events: mpsc::UnboundedReceiver<Event>) {

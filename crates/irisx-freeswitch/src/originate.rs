@@ -138,10 +138,11 @@ impl Inner {
             Ok(()) => self.settle(call, &channel, news, job_rx, request.ring_timeout).await,
             Err(e) => {
                 tracing::warn!(error = %e, "originate was not placed");
-                self.forget_job(&job);
                 Attempt::NotPlaced
             }
         };
+        // A job whose result no longer matters (a hangup told the outcome first) is dropped when it arrives.
+        self.forget_job(&job);
         if !matches!(outcome, Attempt::Answered) {
             self.unbind_channel(&channel);
         }
