@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use irisx_core::ports::voice::{
-    Audio, CallEvent, Destination, Gather, HangupCause, Prompt, Record, VoiceEngine, VoiceError,
+    Audio, CallEvent, CallRef, Destination, Gather, HangupCause, Prompt, Record, VoiceEngine, VoiceError,
 };
+use irisx_freeswitch::FreeSwitchEngine;
 
 use crate::{call_to, next, start, trunk};
 
@@ -31,55 +32,57 @@ async fn an_answered_call_plays_gathers_with_barge_in_records_pauses_and_hangs_u
         !setup._media.path().join(format!("{played}.wav")).exists(),
         "the played file is removed"
     );
+    assert_eq!(
+        engine.gather(&call.call, gather_with_prompt(Some(3))).await.unwrap(),
+        "12"
+    );
+    record_until_the_finish_key(engine, &call.call).await;
 
-    let gather = Gather {
+    engine.pause(&call.call, Duration::from_millis(500)).await.unwrap();
+    // 7 and # came during the pause: the prompt is skipped (the mock would refuse its speak) and they count.
+    assert_eq!(engine.gather(&call.call, gather_with_prompt(None)).await.unwrap(), "7");
+    engine.hangup(&call.call).await.unwrap();
+    let mut rest = Vec::new();
+    while let Some(event) = call.events.recv().await {
+        rest.push(event);
+    }
+    let keys = ['1', '2', '#', '#', '7', '#'].map(CallEvent::Dtmf);
+    let hangup = CallEvent::Hangup {
+        cause: HangupCause::Completed,
+        sip_code: None,
+    };
+    assert_eq!(rest, [&keys[..], &[hangup]].concat());
+    setup.finish().await;
+}
+
+fn gather_with_prompt(num_digits: Option<usize>) -> Gather {
+    Gather {
         prompts: vec![Prompt::Say("Press one".into())],
-        num_digits: Some(3),
+        num_digits,
         timeout: Duration::from_secs(2),
         finish_on_key: Some('#'),
-    };
-    assert_eq!(engine.gather(&call.call, gather).await.unwrap(), "12");
+    }
+}
 
+/// Records until # and checks the WAV read back; the # is not left over for a later gather.
+async fn record_until_the_finish_key(engine: &FreeSwitchEngine, call: &CallRef) {
     let record = Record {
         max_length: Duration::from_secs(10),
         finish_on_key: Some('#'),
     };
-    let recording = engine.record(&call.call, record).await.unwrap();
+    let recording = engine.record(call, record).await.unwrap();
     assert_eq!(recording.duration, Duration::from_millis(1500));
     assert_eq!(recording.finished_by, Some('#'));
     let wav = hound::WavReader::new(std::io::Cursor::new(recording.wav.to_vec())).unwrap();
     assert_eq!((wav.spec().sample_rate, wav.duration()), (8000, 12_000));
-
-    // The # that ended the recording is not left over for a later gather (which sends nothing).
+    // A gather without a prompt sends nothing; with no key buffered it times out empty.
     let quick = Gather {
         prompts: Vec::new(),
         num_digits: Some(1),
         timeout: Duration::from_millis(150),
         finish_on_key: None,
     };
-    assert_eq!(engine.gather(&call.call, quick).await.unwrap(), "");
-
-    engine.pause(&call.call, Duration::from_millis(500)).await.unwrap();
-    engine.hangup(&call.call).await.unwrap();
-    let mut rest = Vec::new();
-    while let Some(event) = call.events.recv().await {
-        rest.push(event);
-    }
-    let hangup = CallEvent::Hangup {
-        cause: HangupCause::Completed,
-        sip_code: None,
-    };
-    assert_eq!(
-        rest,
-        [
-            CallEvent::Dtmf('1'),
-            CallEvent::Dtmf('2'),
-            CallEvent::Dtmf('#'),
-            CallEvent::Dtmf('#'),
-            hangup
-        ]
-    );
-    setup.finish().await;
+    assert_eq!(engine.gather(call, quick).await.unwrap(), "");
 }
 
 #[tokio::test]
