@@ -2,12 +2,13 @@
 //! driving a FreeSWITCH server over its Event Socket (ESL, inbound mode: the driver connects to
 //! `mod_event_socket`, authenticates and subscribes to plain-text events).
 //!
-//! **How it is tested.** FreeSWITCH is not run by IRISX's tests. The driver is tested only against recorded
-//! Event Socket exchanges (`tests/exchanges/*.esl`, written in FreeSWITCH's wire format) that a mock server
-//! replays, failing the test when the driver sends anything other than the expected bytes. It has not been run
-//! against a live FreeSWITCH by these tests; behaviour that depends on FreeSWITCH itself (its dialplan, sofia
-//! gateways, the `speak` engine, codecs, the real timing and order of its events) is only as right as those
-//! recordings.
+//! **How it is tested.** FreeSWITCH is not installed where IRISX's tests run, and no test starts one. The
+//! driver is tested only against recorded Event Socket exchanges (`tests/exchanges/*.esl`) that a mock server
+//! replays, failing the test when the driver sends anything other than the expected bytes. The exchanges were
+//! written in FreeSWITCH's documented wire format (frames, URL-encoded event headers, job results), not
+//! captured from a live server, and their events carry only the headers the driver reads plus the common ones.
+//! Whatever depends on FreeSWITCH itself (its dialplan, sofia gateways, the `speak` module, codecs, the real
+//! timing and order of its events) is only as right as those recordings until the driver meets a real server.
 //!
 //! What FreeSWITCH must provide: `mod_event_socket` reachable at [`FreeSwitchConfig::esl_addr`]; a dialplan
 //! that `park`s the calls IRISX should receive; a gateway per trunk (or a profile to dial hosts directly, see

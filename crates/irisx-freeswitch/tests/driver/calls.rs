@@ -29,7 +29,7 @@ async fn an_answered_call_plays_gathers_with_barge_in_records_pauses_and_hangs_u
     engine.play(&call.call, Audio::Pcm(vec![1000; 4000])).await.unwrap();
     let played = setup.mock.var("F");
     assert!(
-        !setup._media.path().join(format!("{played}.wav")).exists(),
+        !setup.media.path().join(format!("{played}.wav")).exists(),
         "the played file is removed"
     );
     assert_eq!(

@@ -44,7 +44,7 @@ pub async fn start(exchange: &str, change: impl FnOnce(&mut FreeSwitchConfig)) -
     Setup {
         mock,
         engine,
-        _media: media,
+        media,
         cancel,
     }
 }
@@ -53,7 +53,7 @@ pub async fn start(exchange: &str, change: impl FnOnce(&mut FreeSwitchConfig)) -
 pub struct Setup {
     pub mock: MockEsl,
     pub engine: FreeSwitchEngine,
-    pub _media: tempfile::TempDir,
+    pub media: tempfile::TempDir,
     pub cancel: CancellationToken,
 }
 
