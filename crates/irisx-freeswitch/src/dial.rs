@@ -65,11 +65,21 @@ pub struct Target {
     pub dial: String,
     /// Extra `name=value` channel variables (codecs, credentials).
     pub vars: Vec<String>,
+    /// The caller id this attempt presents instead of the call's (a trunk's fixed one, as the trunk writes it).
+    pub caller_id: Option<String>,
 }
 
 /// The attempt through one trunk.
-pub fn trunk_target(dialing: &TrunkDialing, trunk: &TrunkTarget, to: &str) -> Result<Target, Error> {
-    let to = checked("the number called", to)?;
+pub fn trunk_target(dialing: &TrunkDialing, trunk: &TrunkTarget, to: &str, from: &str) -> Result<Target, Error> {
+    let bare = |n: &str| {
+        if trunk.strip_plus {
+            n.trim_start_matches('+').to_owned()
+        } else {
+            n.to_owned()
+        }
+    };
+    let to = bare(checked("the number called", to)?);
+    let presented = bare(trunk.caller_id.as_deref().unwrap_or(from));
     let mut vars = Vec::new();
     let dial = match dialing {
         TrunkDialing::Gateways(map) => {
@@ -104,6 +114,7 @@ pub fn trunk_target(dialing: &TrunkDialing, trunk: &TrunkTarget, to: &str) -> Re
         trunk: Some(trunk.name.clone()),
         dial,
         vars,
+        caller_id: (presented != from).then_some(presented),
     })
 }
 
@@ -115,6 +126,7 @@ pub fn agent_target(user: &str, domain: &str) -> Result<Target, Error> {
         trunk: None,
         dial: format!("user/{user}@{domain}"),
         vars: Vec::new(),
+        caller_id: None,
     })
 }
 

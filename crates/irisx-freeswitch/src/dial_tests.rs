@@ -15,22 +15,30 @@ fn trunk(name: &str) -> TrunkTarget {
         username: Some("acct1".into()),
         password: Some("pa$$w0rd".into()),
         codecs: vec!["PCMU".into(), "PCMA".into()],
+        caller_id: None,
+        strip_plus: false,
     }
 }
 
 #[test]
 fn a_mapped_trunk_dials_its_gateway_and_an_unmapped_one_its_own_name() {
     let map = TrunkDialing::Gateways(HashMap::from([("trk_1".to_owned(), "carrier_a".to_owned())]));
-    let mapped = trunk_target(&map, &trunk("trk_1"), "15551234567").unwrap();
+    let mapped = trunk_target(&map, &trunk("trk_1"), "15551234567", "15550001111").unwrap();
     assert_eq!(mapped.dial, "sofia/gateway/carrier_a/15551234567");
     assert_eq!(mapped.vars, ["absolute_codec_string=^^:PCMU:PCMA"]);
-    let unmapped = trunk_target(&map, &trunk("trk_2"), "15551234567").unwrap();
+    let unmapped = trunk_target(&map, &trunk("trk_2"), "15551234567", "15550001111").unwrap();
     assert_eq!(unmapped.dial, "sofia/gateway/trk_2/15551234567");
 }
 
 #[test]
 fn a_profile_dials_the_host_with_its_transport_and_credentials() {
-    let target = trunk_target(&TrunkDialing::Profile("external".into()), &trunk("t"), "+15551234567").unwrap();
+    let target = trunk_target(
+        &TrunkDialing::Profile("external".into()),
+        &trunk("t"),
+        "+15551234567",
+        "15550001111",
+    )
+    .unwrap();
     assert_eq!(
         target.dial,
         "sofia/external/+15551234567@sip.carrier.example:5080;transport=tcp"
@@ -49,13 +57,13 @@ fn a_profile_dials_the_host_with_its_transport_and_credentials() {
 fn values_that_would_change_the_command_are_refused(#[case] to: &str) {
     let gateways = TrunkDialing::Gateways(HashMap::new());
     assert!(matches!(
-        trunk_target(&gateways, &trunk("t"), to),
+        trunk_target(&gateways, &trunk("t"), to, "15550001111"),
         Err(Error::UnsafeArgument { .. })
     ));
     let mut bad_password = trunk("t");
     let secret = format!("x{to}");
     bad_password.password = Some(secret.clone());
-    let shown = trunk_target(&TrunkDialing::Profile("p".into()), &bad_password, "1555")
+    let shown = trunk_target(&TrunkDialing::Profile("p".into()), &bad_password, "1555", "15550001111")
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -107,4 +115,20 @@ fn our_own_cancel_after_the_ring_timeout_is_not_reported_as_the_callees_status()
 #[case(487, "ORIGINATOR_CANCEL")]
 fn a_rejection_status_becomes_the_cause_freeswitch_answers_it_with(#[case] sip: u16, #[case] cause: &str) {
     assert_eq!(reject_cause(sip), cause);
+}
+
+#[test]
+fn a_trunk_taking_bare_digits_gets_them_and_its_fixed_caller_id_replaces_the_calls() {
+    let mut bare = trunk("t");
+    bare.strip_plus = true;
+    bare.caller_id = Some("+15550001111".into());
+    let map = TrunkDialing::Gateways(HashMap::new());
+    let target = trunk_target(&map, &bare, "+15551234567", "+15559870000").unwrap();
+    assert_eq!(target.dial, "sofia/gateway/t/15551234567");
+    assert_eq!(target.caller_id.as_deref(), Some("15550001111"));
+    let as_given = trunk_target(&map, &trunk("t"), "+15551234567", "+15559870000").unwrap();
+    assert_eq!(
+        (as_given.dial.as_str(), as_given.caller_id),
+        ("sofia/gateway/t/+15551234567", None)
+    );
 }

@@ -142,6 +142,12 @@ impl Inner {
     /// FreeSWITCH wrote.
     pub(crate) async fn record_audio(&self, call: &Call, record: &Record) -> Result<Recording, VoiceError> {
         let channel = call.require_answered()?;
+        if record.both_directions {
+            return Err(VoiceError::UnsupportedAudio(
+                "the FreeSWITCH driver records the far end only; a recording of both directions is not supported"
+                    .into(),
+            ));
+        }
         let file = self.media_file();
         let terminators = record.finish_on_key.map_or("none".to_owned(), String::from);
         self.api(&format!(

@@ -58,7 +58,7 @@ impl Inner {
         let targets = match &request.destination {
             Destination::Trunks(trunks) => trunks
                 .iter()
-                .map(|t| dial::trunk_target(&self.config.trunks, t, &request.to))
+                .map(|t| dial::trunk_target(&self.config.trunks, t, &request.to, &request.from))
                 .collect::<Result<Vec<_>, _>>()?,
             Destination::Agent { user } => {
                 let target = dial::agent_target(user, &self.config.agent_domain)?;
@@ -117,7 +117,7 @@ impl Inner {
         let job_rx = self.expect_job(&job);
         let placed = match dial::originate_vars(
             &channel,
-            &request.from,
+            target.caller_id.as_deref().unwrap_or(&request.from),
             request.ring_timeout,
             &request.tenant,
             &target.vars,

@@ -69,6 +69,7 @@ async fn record_until_the_finish_key(engine: &FreeSwitchEngine, call: &CallRef) 
     let record = Record {
         max_length: Duration::from_secs(10),
         finish_on_key: Some('#'),
+        both_directions: false,
     };
     let recording = engine.record(call, record).await.unwrap();
     assert_eq!(recording.duration, Duration::from_millis(1500));

@@ -75,6 +75,8 @@ pub fn trunk(name: &str) -> TrunkTarget {
         username: None,
         password: None,
         codecs: Vec::new(),
+        caller_id: None,
+        strip_plus: false,
     }
 }
 
