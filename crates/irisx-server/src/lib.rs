@@ -2,6 +2,7 @@
 //! and the roles (`api`, `worker`, `voice`, `all`) with graceful shutdown.
 
 pub mod config;
+pub mod freeswitch;
 pub mod secrets;
 pub mod serve;
 pub mod telemetry;

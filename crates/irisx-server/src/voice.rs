@@ -1,5 +1,6 @@
 //! The voice role's settings (`IRISX_VOICE__*`) and its wiring: the native engine on the configured SIP
-//! address and RTP ports, agents' credentials from the store, and the runtime the worker places calls with.
+//! address and RTP ports with agents' credentials from the store (or FreeSWITCH through its event socket), and
+//! the runtime the worker places calls with.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use irisx_core::calls::{BillingIncrements, VoicePolicy};
-use irisx_core::ports::voice::{AgentCredentials, SipRegistrar};
+use irisx_core::ports::voice::{AgentCredentials, SipRegistrar, VoiceEngine};
 use irisx_core::usecase::{Platform, agents};
 use irisx_voice::{NativeVoiceEngine, VoiceConfig};
 use irisx_worker::VoiceRuntime;
@@ -17,12 +18,27 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::PlanNumbers;
 
+/// Which engine carries calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// The built-in SIP/RTP engine.
+    Native,
+    /// A FreeSWITCH server through its event socket (`IRISX_VOICE__FREESWITCH__*`).
+    FreeSwitch,
+}
+
 /// Voice settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VoiceSettings {
     /// Whether `serve --role all` runs the voice engine (`--role voice` always does).
     pub enabled: bool,
+    /// `native` (default) or `freeswitch` (`IRISX_VOICE__ENGINE`). With FreeSWITCH, the SIP and RTP settings
+    /// below are FreeSWITCH's own business and agents register with its directory.
+    pub engine: EngineKind,
+    /// The FreeSWITCH engine's settings.
+    pub freeswitch: crate::freeswitch::FreeSwitchSettings,
     /// The address SIP and RTP bind to (`IRISX_VOICE__SIP_BIND`, default `0.0.0.0`).
     pub sip_bind: String,
     /// The SIP port, UDP and TCP (`IRISX_VOICE__SIP_PORT`, default 5060; 0 picks a free port).
@@ -55,6 +71,8 @@ impl Default for VoiceSettings {
         let inc = BillingIncrements::default();
         Self {
             enabled: true,
+            engine: EngineKind::Native,
+            freeswitch: crate::freeswitch::FreeSwitchSettings::default(),
             sip_bind: "0.0.0.0".into(),
             sip_port: 5060,
             rtp_port_min: 20000,
@@ -105,6 +123,9 @@ impl VoiceSettings {
                 "IRISX_VOICE__RTP_PORT_MIN",
                 "the RTP range must be above 1023 and not empty".into(),
             ));
+        }
+        if self.engine == EngineKind::FreeSwitch {
+            self.freeswitch.driver_config(self.max_calls_per_tenant.max(1))?;
         }
         if self.max_calls_per_tenant == 0 {
             return Err(("IRISX_VOICE__MAX_CALLS_PER_TENANT", "must be at least 1".into()));
@@ -192,17 +213,34 @@ pub async fn start(
     allowlist: Vec<String>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Arc<VoiceRuntime>> {
-    let registrar = Arc::new(StoreRegistrar(platform.clone()));
-    let engine = NativeVoiceEngine::start(settings.engine_config(), registrar, cancel)
-        .await
-        .with_context(|| {
-            format!(
-                "starting the voice engine on {}:{}",
-                settings.sip_bind, settings.sip_port
-            )
-        })?;
-    tracing::info!(sip = %engine.sip_addr(), "voice engine started");
-    println!("irisx voice on sip:{}", engine.sip_addr());
+    let engine: Arc<dyn VoiceEngine> = match settings.engine {
+        EngineKind::Native => {
+            let registrar = Arc::new(StoreRegistrar(platform.clone()));
+            let engine = NativeVoiceEngine::start(settings.engine_config(), registrar, cancel)
+                .await
+                .with_context(|| {
+                    format!(
+                        "starting the voice engine on {}:{}",
+                        settings.sip_bind, settings.sip_port
+                    )
+                })?;
+            tracing::info!(sip = %engine.sip_addr(), "voice engine started");
+            println!("irisx voice on sip:{}", engine.sip_addr());
+            Arc::new(engine)
+        }
+        EngineKind::FreeSwitch => {
+            let config = settings
+                .freeswitch
+                .driver_config(settings.max_calls_per_tenant)
+                .map_err(|(key, problem)| anyhow::anyhow!("{key}: {problem}"))?;
+            let addr = config.esl_addr.clone();
+            let engine = irisx_freeswitch::FreeSwitchEngine::connect(config, cancel)
+                .await
+                .with_context(|| format!("connecting to FreeSWITCH's event socket at {addr}"))?;
+            tracing::info!(esl = %addr, "FreeSWITCH engine connected");
+            Arc::new(engine)
+        }
+    };
     let fetcher = irisx_webhooks::HttpWebhookSender::new(irisx_webhooks::SenderConfig {
         allowlist,
         response_body_limit: irisx_core::usecase::calls::MAX_DOCUMENT + 1,
@@ -214,7 +252,7 @@ pub async fn start(
         Duration::from_secs(settings.heartbeat_secs),
         Duration::from_secs(settings.node_timeout_secs),
     );
-    let runtime = VoiceRuntime::new(Arc::new(engine), fetcher.clone(), fetcher).with_heartbeat(beats.0, beats.1);
+    let runtime = VoiceRuntime::new(engine, fetcher.clone(), fetcher).with_heartbeat(beats.0, beats.1);
     tracing::info!(node = %runtime.node, "voice node id");
     Ok(Arc::new(runtime))
 }
