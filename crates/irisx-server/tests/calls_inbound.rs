@@ -81,6 +81,11 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
         .await
         .expect(200);
     assert_eq!(p["voice_url"], format!("{}/inbound", docs.uri()));
+    let listed = api.get("/v1/phone-numbers", Auth::Bearer(&token)).await.expect(200);
+    assert_eq!(
+        listed["data"][0]["voice_url"], p["voice_url"],
+        "lists show the voice URL too: {listed}"
+    );
 
     let engine = format!("127.0.0.1:{sip_port}");
     let agent_args = [

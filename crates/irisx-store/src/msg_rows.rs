@@ -106,6 +106,7 @@ pub(crate) fn phone_number(r: &impl Cols) -> sqlx::Result<PhoneNumber> {
         capabilities: list(r, "capabilities")?,
         help_text: r.opt_text("help_text")?,
         pool: r.opt_text("pool")?,
+        voice_url: r.opt_text("voice_url")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })

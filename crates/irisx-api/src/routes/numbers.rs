@@ -53,8 +53,7 @@ pub struct NumberOut {
     pub help_text: Option<String>,
     /// The sender pool it belongs to.
     pub pool: Option<String>,
-    /// Where calls to it fetch their call-control document (shown by `PATCH`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Where calls to it fetch their call-control document.
     pub voice_url: Option<String>,
 }
 
@@ -69,7 +68,7 @@ impl From<PhoneNumber> for NumberOut {
             account_id: n.account_id,
             help_text: n.help_text,
             pool: n.pool,
-            voice_url: None,
+            voice_url: n.voice_url,
         }
     }
 }

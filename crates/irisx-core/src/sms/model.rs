@@ -135,6 +135,8 @@ pub struct PhoneNumber {
     pub help_text: Option<String>,
     /// The sender pool it belongs to, if any.
     pub pool: Option<String>,
+    /// Where calls to it fetch their call-control document (set through `CallStore::set_voice_url`).
+    pub voice_url: Option<String>,
     /// When it was added.
     pub created_at: OffsetDateTime,
     /// When it was last changed.

@@ -315,6 +315,7 @@ pub async fn create_number(p: &Platform, by: &AdminPrincipal, input: NewNumber) 
     let now = OffsetDateTime::now_utc();
     let n = PhoneNumber {
         pool: None,
+        voice_url: None,
         id: PhoneNumberId::new(),
         tenant_id: input.tenant_id,
         number,

@@ -53,6 +53,7 @@ pub fn route(tenant: Option<&TenantId>, account: &ProviderAccountId, prefix: &st
 pub fn number(tenant: Option<&TenantId>, account: Option<&ProviderAccountId>, text: &str) -> PhoneNumber {
     PhoneNumber {
         pool: None,
+        voice_url: None,
         id: PhoneNumberId::new(),
         tenant_id: tenant.cloned(),
         number: text.into(),
