@@ -173,7 +173,10 @@ impl OutboxRelay {
     /// failed publish, after releasing its failed rows.
     pub async fn drain_once(&self) -> Result<usize, RelayError> {
         let mut published = 0;
-        let mut seen: HashSet<TaskId> = HashSet::new();
+        // Keyed by delivery id (task and generation): a task rescheduled while this pass runs (a fast worker
+        // put it back with a short delay) is claimed again as a new generation and must be published, or its
+        // row would stay marked published with no message until `republish_after`.
+        let mut seen: HashSet<String> = HashSet::new();
         loop {
             let republish_before = OffsetDateTime::now_utc() - self.options.republish_after;
             let in_flight = self.store.outbox_in_flight(republish_before).await?;
@@ -186,7 +189,7 @@ impl OutboxRelay {
             let batch = self.store.claim_outbox(limit, republish_before).await?;
             let claimed = batch.len();
             // With a tiny `republish_after` the rows just published are due again at once; one pass is enough.
-            let fresh: Vec<OutboxEntry> = batch.into_iter().filter(|e| seen.insert(e.id.clone())).collect();
+            let fresh: Vec<OutboxEntry> = batch.into_iter().filter(|e| seen.insert(e.delivery_id())).collect();
             let repeated = fresh.len() < claimed;
             published += self.publish_batch(fresh).await?;
             if claimed < limit as usize || repeated {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use irisx_core::audit::{Actor, AuditEntry};
 use irisx_core::domain::{Plan, Role, Tenant, TenantStatus, User, UserStatus};
 use irisx_core::id::{TaskId, TenantId, UserId};
+use irisx_core::ports::queue::{OutgoingMessage, QueueError, Subscription};
 use irisx_core::ports::store::Store;
 use irisx_core::task::{NewTask, Subject, Task, TenantPurgeV1};
 use irisx_queue::{MemoryQueue, NatsQueue, OutboxRelay, Queue, QueueOptions, RelayError, RelayOptions};
@@ -120,6 +121,7 @@ on_every_queue!(
     a_failed_publish_is_released_and_published_by_the_next_round,
     after_a_restart_the_queue_holds_every_unfinished_task,
     a_woken_relay_publishes_at_once_and_stops_when_cancelled,
+    a_task_rescheduled_during_a_pass_is_published_again_in_that_pass,
 );
 
 /// Commits `n` outbox rows (tenant purges, as a tenant deletion writes them) and returns their task ids.
@@ -274,4 +276,62 @@ async fn a_woken_relay_publishes_at_once_and_stops_when_cancelled(env: Env) {
         .await
         .expect("stops when cancelled")
         .unwrap();
+}
+
+/// A queue that, like a fast worker, puts `task` back in the outbox (due at once) as soon as its first
+/// generation is published.
+struct ReschedulingQueue {
+    inner: Arc<dyn Queue>,
+    store: Arc<dyn Store>,
+    task: TaskId,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Queue for ReschedulingQueue {
+    async fn publish(&self, message: OutgoingMessage) -> Result<(), QueueError> {
+        let first = message.id == self.task.as_str();
+        self.inner.publish(message).await?;
+        if first && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let now = OffsetDateTime::now_utc();
+            self.store
+                .reschedule_task(&self.task, now, "the endpoint has attempts in flight")
+                .await
+                .expect("reschedule");
+        }
+        Ok(())
+    }
+    async fn subscribe(&self, subject: Subject) -> Result<Box<dyn Subscription>, QueueError> {
+        self.inner.subscribe(subject).await
+    }
+    fn survives_restart(&self) -> bool {
+        self.inner.survives_restart()
+    }
+    async fn depth(&self, subject: Subject) -> Result<u64, QueueError> {
+        self.inner.depth(subject).await
+    }
+    async fn ping(&self) -> Result<(), QueueError> {
+        self.inner.ping().await
+    }
+}
+
+async fn a_task_rescheduled_during_a_pass_is_published_again_in_that_pass(env: Env) {
+    let ids = commit_tasks(&env.store, 3).await;
+    let inner = env.queue().await;
+    let queue = Arc::new(ReschedulingQueue {
+        inner: inner.clone(),
+        store: env.store.clone(),
+        task: ids[0].clone(),
+        done: false.into(),
+    });
+    let options = RelayOptions {
+        batch_size: 1,
+        ..RelayOptions::default()
+    };
+    let relay = OutboxRelay::new(env.store.clone(), queue, options);
+    assert_eq!(relay.drain_once().await.unwrap(), 4, "three tasks, one of them twice");
+    let received = receive_all(&inner, Duration::from_millis(300)).await;
+    let mut want = as_strings(&ids);
+    want.push(irisx_core::task::delivery_id(&ids[0], 1));
+    assert_eq!(sorted(received.into_iter().map(|(id, _)| id).collect()), sorted(want));
 }
