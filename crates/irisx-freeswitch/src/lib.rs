@@ -33,6 +33,7 @@ mod limits;
 mod media;
 mod originate;
 mod port;
+mod record_both;
 
 pub use config::{FreeSwitchConfig, TrunkDialing};
 pub use engine::FreeSwitchEngine;
