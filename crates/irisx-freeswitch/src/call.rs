@@ -5,8 +5,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use irisx_core::ports::voice::{CallEvent, CallRef, HangupCause, VoiceError};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+/// Keys a watcher may fall behind by; people press a few keys a second, so it never does.
+const PRESSED_BACKLOG: usize = 32;
 
 /// Where a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,7 @@ pub struct Call {
     events: mpsc::UnboundedSender<CallEvent>,
     digits: Mutex<VecDeque<char>>,
     digit_added: Notify,
+    pressed: broadcast::Sender<char>,
     executes: Mutex<HashMap<String, oneshot::Sender<Completion>>>,
 }
 
@@ -96,6 +100,7 @@ impl Call {
             events,
             digits: Mutex::default(),
             digit_added: Notify::new(),
+            pressed: broadcast::channel(PRESSED_BACKLOG).0,
             executes: Mutex::default(),
         };
         (Arc::new(call), rx)
@@ -202,7 +207,14 @@ impl Call {
     pub fn push_digit(&self, digit: char) {
         lock(&self.digits).push_back(digit);
         self.digit_added.notify_waiters();
+        self.pressed.send(digit).ok();
         self.emit(CallEvent::Dtmf(digit));
+    }
+
+    /// The keys pressed from now on, without taking them from the buffer: a recording running beside a gather
+    /// watches for its finish key while the gather still gets every digit.
+    pub fn watch_digits(&self) -> broadcast::Receiver<char> {
+        self.pressed.subscribe()
     }
 
     /// Whether a key is waiting in the buffer.

@@ -31,6 +31,7 @@ pub(crate) struct Inner {
     calls: Mutex<HashMap<CallRef, Arc<Call>>>,
     channels: Mutex<HashMap<String, Arc<Call>>>,
     jobs: Mutex<HashMap<String, oneshot::Sender<String>>>,
+    record_stops: Mutex<HashMap<String, oneshot::Sender<()>>>,
     orphans: Mutex<Vec<String>>,
 }
 
@@ -67,6 +68,7 @@ impl FreeSwitchEngine {
             calls: Mutex::default(),
             channels: Mutex::default(),
             jobs: Mutex::default(),
+            record_stops: Mutex::default(),
             orphans: Mutex::default(),
         });
         tokio::spawn(inner.clone().supervise(events));
@@ -140,6 +142,26 @@ impl Inner {
         lock(&self.jobs).remove(job);
     }
 
+    /// Registers a recording about to start on a media bug; the receiver hears of its `RECORD_STOP`, which
+    /// FreeSWITCH fires once it has closed the file at `path` (as FreeSWITCH names it).
+    pub fn expect_record_stop(&self, path: &str) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.record_stops).insert(path.to_owned(), tx);
+        rx
+    }
+
+    /// Hands a `RECORD_STOP` to the recording waiting for it (other recordings' stops are no one's).
+    pub fn record_stopped(&self, path: &str) {
+        if let Some(tx) = lock(&self.record_stops).remove(path) {
+            tx.send(()).ok();
+        }
+    }
+
+    /// Forgets a recording that never started or is no longer waited for.
+    pub fn forget_record_stop(&self, path: &str) {
+        lock(&self.record_stops).remove(path);
+    }
+
     /// Forgets a call and ends it once, giving its tenant's slot back.
     pub fn end(&self, call: &Call, cause: HangupCause, sip_code: Option<u16>) {
         if let Some(channel) = call.channel() {
@@ -190,6 +212,7 @@ impl Inner {
             self.end(&call, HangupCause::Failed, None);
         }
         lock(&self.jobs).clear();
+        lock(&self.record_stops).clear();
     }
 
     async fn reconnect(&self) -> Option<(Arc<Conn>, mpsc::UnboundedReceiver<Event>)> {

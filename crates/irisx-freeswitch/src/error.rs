@@ -65,6 +65,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// FreeSWITCH did not finish writing a recording in time (its WAV header never came to cover the file).
+    #[error("FreeSWITCH did not finish writing the recording {0} in time")]
+    RecordingUnfinished(std::path::PathBuf),
     /// Audio in a form the driver does not play, or a recording that is not 8 kHz mono 16-bit.
     #[error("unsupported audio: {0}")]
     Audio(String),

@@ -26,7 +26,11 @@ impl Inner {
                 }
             }
             "CHANNEL_PARK" => self.parked(&event),
-            "RECORD_STOP" => tracing::debug!(path = event.get("Record-File-Path"), "recording stopped"),
+            "RECORD_STOP" => {
+                let path = event.get("Record-File-Path").unwrap_or("");
+                tracing::debug!(path, "recording stopped");
+                self.record_stopped(path);
+            }
             _ => {
                 let call = event.get("Unique-ID").and_then(|c| self.channel_call(c));
                 if let Some(call) = call {

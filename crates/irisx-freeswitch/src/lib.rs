@@ -16,10 +16,21 @@
 //! variable, so an agent's own calls name their tenant); a `speak` module for Say; and the media directory
 //! mounted on both sides.
 //!
+//! **What it supports, and where it differs from the native engine.** Every verb of the port: originate to
+//! trunks (with the same failover rules) or to an agent, incoming calls, answer, reject, play, say, gather
+//! (type-ahead, barge-in, finish key), record, pause, bridge and hangup. The differences:
+//! - Audio crosses the shared media directory as WAV files, and speech is FreeSWITCH's `speak` module.
+//! - A recording of the far end runs FreeSWITCH's `record` application. A recording of both directions
+//!   (`Record::both_directions`: whole calls, a Dial's conversation) is a media bug (`uuid_record`) that
+//!   FreeSWITCH mixes into one 8 kHz track itself, so the mix and its timing are FreeSWITCH's. It is stopped
+//!   at the limit or the finish key, and its file is read once FreeSWITCH reports it closed (`RECORD_STOP`),
+//!   which can be a moment after the call ended; its length is the file's, not the time the verb ran.
+//! - Agents register with FreeSWITCH and are users of its directory; the port's `SipRegistrar` is not asked.
+//!
 //! Where things are: `esl` (framing and the connection), `engine` (shared state, the event loop, reconnects),
 //! `events` (events applied to calls), `originate` (attempts and failover), `control` (answer, reject, bridge,
-//! hangup), `media` (play, say, gather, record, pause), `dial` (dial strings and cause tables), `call`, `limits`
-//! and `port` (the port's methods).
+//! hangup), `media` (play, say, gather, record, pause), `record_both` (recordings of both directions), `dial`
+//! (dial strings and cause tables), `call`, `limits` and `port` (the port's methods).
 
 mod call;
 pub mod config;
@@ -33,6 +44,7 @@ mod limits;
 mod media;
 mod originate;
 mod port;
+mod record_both;
 
 pub use config::{FreeSwitchConfig, TrunkDialing};
 pub use engine::FreeSwitchEngine;

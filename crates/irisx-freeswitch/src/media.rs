@@ -1,7 +1,8 @@
 //! Media verbs as FreeSWITCH applications run through `sendmsg` (`call-command: execute`), each awaited until
 //! its `CHANNEL_EXECUTE_COMPLETE` (matched by the `Event-UUID` the driver sent, which FreeSWITCH returns as
 //! `Application-UUID`) or the call's end. Audio travels as WAV files in the media directory both sides share:
-//! Play writes one and runs `playback`, Record runs `record` and reads the file back. Digits come from `DTMF`
+//! Play writes one and runs `playback`, Record runs `record` (the far end only) and reads the file back; a
+//! recording of both directions is a media bug instead (`record_both`). Digits come from `DTMF`
 //! events and are buffered per call, so Gather works as the native engine's does (type-ahead, barge-in, finish
 //! key, timeout between keys).
 
@@ -17,12 +18,12 @@ use crate::engine::{Inner, new_uuid};
 use crate::error::Error;
 
 /// The rate of PCM given to Play and of recordings.
-const RATE: u32 = 8000;
+pub(crate) const RATE: u32 = 8000;
 
 /// A file in the media directory, removed when dropped (also when a barge-in drops the playback).
-struct MediaFile {
-    local: PathBuf,
-    remote: PathBuf,
+pub(crate) struct MediaFile {
+    pub local: PathBuf,
+    pub remote: PathBuf,
 }
 
 impl Drop for MediaFile {
@@ -32,7 +33,7 @@ impl Drop for MediaFile {
 }
 
 impl Inner {
-    fn media_file(&self) -> MediaFile {
+    pub(crate) fn media_file(&self) -> MediaFile {
         let name = format!("{}.wav", new_uuid());
         MediaFile {
             local: self.config.media_dir.join(&name),
@@ -139,15 +140,12 @@ impl Inner {
     }
 
     /// Records with `record <path> <max seconds>`, the finish key as `playback_terminators`, then reads the WAV
-    /// FreeSWITCH wrote.
+    /// FreeSWITCH wrote. A recording of both directions goes to `record_both`.
     pub(crate) async fn record_audio(&self, call: &Call, record: &Record) -> Result<Recording, VoiceError> {
-        let channel = call.require_answered()?;
         if record.both_directions {
-            return Err(VoiceError::UnsupportedAudio(
-                "the FreeSWITCH driver records the far end only; a recording of both directions is not supported"
-                    .into(),
-            ));
+            return self.record_both(call, record).await;
         }
+        let channel = call.require_answered()?;
         let file = self.media_file();
         let terminators = record.finish_on_key.map_or("none".to_owned(), String::from);
         self.api(&format!(
@@ -155,8 +153,7 @@ impl Inner {
         ))
         .await?;
         let before = call.digit_count();
-        let secs = record.max_length.as_secs() + u64::from(record.max_length.subsec_nanos() > 0);
-        let arg = format!("{} {}", file.remote.to_string_lossy(), secs.max(1));
+        let arg = format!("{} {}", file.remote.to_string_lossy(), whole_seconds(record.max_length));
         let completion = self.execute(call, "record", &arg).await?;
         // The keys pressed while recording (the finish key above all) belong to the recording, not to a
         // later gather.
@@ -216,8 +213,13 @@ fn checked_wav(bytes: &Bytes) -> Result<Bytes, Error> {
     Ok(bytes.clone())
 }
 
+/// A recording's limit as FreeSWITCH takes it: whole seconds, rounded up, at least one.
+pub(crate) fn whole_seconds(length: Duration) -> u64 {
+    (length.as_secs() + u64::from(length.subsec_nanos() > 0)).max(1)
+}
+
 /// The length of a recording, which must be 8 kHz mono 16-bit (the port's promise).
-fn recording_length(wav: &[u8]) -> Result<Duration, Error> {
+pub(crate) fn recording_length(wav: &[u8]) -> Result<Duration, Error> {
     let reader = hound::WavReader::new(Cursor::new(wav))?;
     let spec = reader.spec();
     if spec.sample_rate != RATE || spec.channels != 1 || spec.bits_per_sample != 16 {

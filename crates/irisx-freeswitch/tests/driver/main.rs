@@ -5,6 +5,7 @@ mod calls;
 mod connection;
 mod inbound;
 mod mock;
+mod record;
 
 use std::collections::HashMap;
 use std::path::Path;

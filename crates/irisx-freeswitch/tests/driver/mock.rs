@@ -9,7 +9,8 @@
 //!   by the length of what follows the frame's blank line (also inside an event, for a job's result), since the
 //!   UUIDs substituted change lengths.
 //! - `! drop` closes the connection and takes the next one; `! write-wav PATH MS` writes a recording as
-//!   FreeSWITCH's `record` would; `! expect-wav PATH SAMPLES` checks a file the driver wrote for `playback`.
+//!   FreeSWITCH's `record` would; `! expect-wav PATH SAMPLES` checks a file the driver wrote for `playback`;
+//!   `! sleep MS` waits (FreeSWITCH taking its time, say to close a file).
 //! - Blank lines and `#` comments separate frames.
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ enum Step {
     Drop,
     WriteWav(String, u64),
     ExpectWav(String, u32),
+    Sleep(u64),
 }
 
 type Vars = Arc<Mutex<HashMap<String, String>>>;
@@ -126,6 +128,7 @@ fn directive_step(directive: &str) -> Step {
         ["drop"] => Step::Drop,
         ["write-wav", path, ms] => Step::WriteWav(path.into(), ms.parse().unwrap()),
         ["expect-wav", path, samples] => Step::ExpectWav(path.into(), samples.parse().unwrap()),
+        ["sleep", ms] => Step::Sleep(ms.parse().unwrap()),
         _ => panic!("unknown directive {directive:?}"),
     }
 }
@@ -171,6 +174,7 @@ async fn play(
             }
             Step::WriteWav(path, ms) => write_wav(&substitute(path, vars)?, *ms),
             Step::ExpectWav(path, samples) => expect_wav(&substitute(path, vars)?, *samples)?,
+            Step::Sleep(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         }
     }
     // Anything the driver sends from here on was not recorded.
