@@ -59,6 +59,11 @@ pub struct VoiceSettings {
     pub billing_increment_secs: PlanNumbers,
     /// Ring time of calls that name none, seconds (`IRISX_VOICE__RING_TIMEOUT_SECS`, default 30).
     pub ring_timeout_secs: u64,
+    /// What an answered incoming call costs per minute, micro-units (`IRISX_VOICE__INBOUND_RATE_MICROS_PER_MINUTE`,
+    /// default 0: free); billed in the plan's increments with its markup, like outbound calls.
+    pub inbound_rate_micros_per_minute: i64,
+    /// The inbound rate's currency (`IRISX_VOICE__INBOUND_CURRENCY`, default USD).
+    pub inbound_currency: String,
     /// How often a voice node records that it is alive, seconds (`IRISX_VOICE__HEARTBEAT_SECS`, default 10).
     pub heartbeat_secs: u64,
     /// How long a voice node may stay silent before another ends its live calls with `voice_node_lost`,
@@ -87,6 +92,8 @@ impl Default for VoiceSettings {
                 enterprise: inc.enterprise,
             },
             ring_timeout_secs: 30,
+            inbound_rate_micros_per_minute: 0,
+            inbound_currency: "USD".into(),
             heartbeat_secs: irisx_worker::voice_nodes::HEARTBEAT.as_secs(),
             node_timeout_secs: irisx_worker::voice_nodes::NODE_TIMEOUT.as_secs(),
         }
@@ -129,6 +136,18 @@ impl VoiceSettings {
         }
         if self.max_calls_per_tenant == 0 {
             return Err(("IRISX_VOICE__MAX_CALLS_PER_TENANT", "must be at least 1".into()));
+        }
+        if self.inbound_rate_micros_per_minute < 0 {
+            return Err((
+                "IRISX_VOICE__INBOUND_RATE_MICROS_PER_MINUTE",
+                "must not be negative".into(),
+            ));
+        }
+        if self.inbound_currency.len() != 3 || !self.inbound_currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err((
+                "IRISX_VOICE__INBOUND_CURRENCY",
+                "must be an ISO 4217 code such as USD".into(),
+            ));
         }
         if self.heartbeat_secs == 0 || self.node_timeout_secs < 2 * self.heartbeat_secs {
             return Err((
@@ -175,6 +194,8 @@ impl VoiceSettings {
             },
             blocked_prefixes: self.blocked(),
             default_ring_timeout: Duration::from_secs(self.ring_timeout_secs),
+            inbound_rate_micros_per_minute: self.inbound_rate_micros_per_minute,
+            inbound_currency: self.inbound_currency.clone(),
         }
     }
 

@@ -20,6 +20,7 @@ async fn start(profile: Profile, sip_port: u16) -> (TestEnv, Server, String) {
     env.set("IRISX_PUBLIC_RATE_PER_MINUTE", "100000");
     env.set("IRISX_VOICE__SIP_PORT", &sip_port.to_string());
     env.set("IRISX_VOICE__BLOCKED_PREFIXES", "+882,+883");
+    env.set("IRISX_VOICE__INBOUND_RATE_MICROS_PER_MINUTE", "5000");
     boot_in(env).await
 }
 
@@ -129,6 +130,15 @@ async fn an_incoming_call_rings_an_agent(profile: Profile) {
         "{c}"
     );
     assert_eq!(c["to"], "+15557770000");
+    assert_eq!(
+        (
+            c["billable_secs"].as_i64(),
+            c["price_micros"].as_i64(),
+            c["currency"].as_str()
+        ),
+        (Some(60), Some(6_000), Some("USD")),
+        "a minute at the inbound rate of 5,000 plus the free plan's 20 %: {c}"
+    );
     let asked = docs.received_requests().await.unwrap();
     let body: Value = serde_json::from_slice(&asked[0].body).unwrap();
     assert_eq!(

@@ -157,6 +157,9 @@ pub(crate) async fn incoming(p: &Arc<Platform>, rt: &Arc<VoiceRuntime>, incoming
     );
     call.url = route.voice_url;
     call.node_id = Some(rt.node.clone());
+    // Rated at the platform's inbound rate once answered (no trunk of the tenant's carried it).
+    call.rate_micros_per_minute = Some(p.policy.voice.inbound_rate_micros_per_minute);
+    call.currency = Some(p.policy.voice.inbound_currency.clone());
     if let Err(e) = p.calls.create_call(&call, &call.event("ringing"), None).await {
         tracing::error!(error = %e, "cannot record the incoming call");
         return refuse(rt, &incoming, 503).await;

@@ -44,7 +44,7 @@ impl BillingIncrements {
     }
 }
 
-/// Voice rules: billing increments, the destinations nobody may call, the default ring time.
+/// Voice rules: billing increments, the destinations nobody may call, the default ring time, the inbound rate.
 #[derive(Debug, Clone)]
 pub struct VoicePolicy {
     /// Billing increments per plan.
@@ -53,6 +53,10 @@ pub struct VoicePolicy {
     pub blocked_prefixes: Vec<String>,
     /// How long an outbound call rings when the request names no timeout.
     pub default_ring_timeout: Duration,
+    /// What an answered incoming call costs per minute, micro-units of `inbound_currency` (0: free).
+    pub inbound_rate_micros_per_minute: i64,
+    /// The currency of the inbound rate (ISO 4217).
+    pub inbound_currency: String,
 }
 
 impl Default for VoicePolicy {
@@ -61,6 +65,8 @@ impl Default for VoicePolicy {
             increments: BillingIncrements::default(),
             blocked_prefixes: Vec::new(),
             default_ring_timeout: Duration::from_secs(30),
+            inbound_rate_micros_per_minute: 0,
+            inbound_currency: "USD".into(),
         }
     }
 }
