@@ -258,6 +258,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_timeline_leaves_silence_for_a_late_frame_follows_on_after_a_burst_and_mixes_directions() {
+        let ms = Duration::from_millis;
+        let mut t = Timeline::default();
+        t.place(0, &[100; 160], ms(20));
+        // The next frame arrives 40 ms late: 40 ms of silence before it.
+        t.place(0, &[100; 160], ms(80));
+        assert_eq!(t.samples.len(), 640);
+        assert!(t.samples[160..480].iter().all(|s| *s == 0));
+        // A burst: two frames at once follow on from the last one instead of overlapping it.
+        t.place(0, &[100; 160], ms(81));
+        t.place(0, &[100; 160], ms(81));
+        assert_eq!(t.samples.len(), 960);
+        // The other direction is mixed in where it passed, saturating rather than wrapping.
+        t.place(1, &[i16::MAX; 160], ms(20));
+        assert_eq!((t.samples[0], t.samples[159], t.samples[160]), (i16::MAX, i16::MAX, 0));
+    }
+
+    #[test]
     fn a_wav_written_reads_back_to_the_same_samples() {
         let samples = tone(440.0, Duration::from_millis(100), 8000);
         assert_eq!(wav_to_samples(&samples_to_wav(&samples).unwrap()).unwrap(), samples);

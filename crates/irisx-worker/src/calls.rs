@@ -367,16 +367,11 @@ pub(crate) async fn end_orphan(p: &Platform, mut call: Call, last_seen: Option<O
     call.error_code = Some("voice_node_lost".into());
     call.error_message = Some("the voice node carrying the call stopped; the call ended when it was last seen".into());
     call.updated_at = now;
-    let task = NewTask::now(Task::CreateCdrV1(CreateCdrV1 {
-        tenant_id: call.tenant_id.clone(),
-        call_id: call.id.clone(),
-    }));
-    let event = (call.status != CallStatus::Completed).then(|| call.status.as_str());
-    write(p, &call, event, Some(&task), None).await;
+    write_ended(p, &call, None).await;
 }
 
-/// The final state of a call from its hangup (a failure already recorded wins), its event for an unanswered
-/// end (an answered call's `call.completed` comes with its CDR), and its `cdr.create` task.
+/// The final state of a call from its hangup (a failure already recorded wins), written with its event and
+/// its `cdr.create` task.
 async fn end(p: &Platform, call: &mut Call, hangup: Option<(HangupCause, Option<u16>)>, completes: Option<&TaskId>) {
     let now = OffsetDateTime::now_utc();
     if let Some((cause, sip_code)) = hangup {
@@ -397,6 +392,12 @@ async fn end(p: &Platform, call: &mut Call, hangup: Option<(HangupCause, Option<
     }
     call.ended_at = Some(now);
     call.updated_at = now;
+    write_ended(p, call, completes).await;
+}
+
+/// Writes an ended call with its event (an answered call's `call.completed` comes with its CDR) and its
+/// `cdr.create` task, then wakes the relay.
+async fn write_ended(p: &Platform, call: &Call, completes: Option<&TaskId>) {
     let task = NewTask::now(Task::CreateCdrV1(CreateCdrV1 {
         tenant_id: call.tenant_id.clone(),
         call_id: call.id.clone(),

@@ -16,6 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::voice::VoiceRuntime;
 
+/// How often a node beats by default.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How long a node may be silent by default before its calls are ended.
+pub const NODE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The most calls one sweep claims; a larger backlog is taken over the following beats.
 const SWEEP_BATCH: i64 = 200;
 
@@ -30,34 +35,24 @@ pub(crate) async fn run(platform: Arc<Platform>, rt: Arc<VoiceRuntime>, cancel: 
     }
 }
 
-/// One beat, then one sweep; returns how many calls were ended.
-pub async fn beat_and_sweep(p: &Platform, rt: &VoiceRuntime) -> usize {
+/// One beat, then one sweep.
+async fn beat_and_sweep(p: &Platform, rt: &VoiceRuntime) {
     let now = OffsetDateTime::now_utc();
     if let Err(e) = p.calls.heartbeat_voice_node(&rt.node, now).await {
         // Without a beat, sweeping could end calls this node still carries once its own beat is stale.
         tracing::warn!(node = %rt.node, error = %e, "cannot record the voice node's heartbeat");
-        return 0;
+        return;
     }
     let stale_before = now - rt.node_timeout;
     let orphans = match p.calls.claim_orphaned_calls(&rt.node, stale_before, SWEEP_BATCH).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "cannot look for calls of stopped voice nodes");
-            return 0;
+            return;
         }
     };
-    let n = orphans.len();
     for orphan in orphans {
         tracing::warn!(call_id = %orphan.call.id, "ending a call whose voice node stopped");
         crate::calls::end_orphan(p, orphan.call, orphan.last_seen).await;
     }
-    if n > 0 {
-        p.outbox_wake.notify_one();
-    }
-    n
 }
-
-/// The defaults: a beat every 10 s, a node presumed stopped after 60 s without one.
-pub const HEARTBEAT: Duration = Duration::from_secs(10);
-/// See [`HEARTBEAT`].
-pub const NODE_TIMEOUT: Duration = Duration::from_secs(60);
