@@ -19,7 +19,7 @@ use crate::config::FreeSwitchConfig;
 use crate::error::Error;
 use crate::esl::conn::Conn;
 use crate::esl::frame::Event;
-use crate::limits::CallLimits;
+use irisx_core::calls::CallLimits;
 
 /// The driver's shared state.
 pub(crate) struct Inner {

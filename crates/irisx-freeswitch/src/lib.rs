@@ -30,7 +30,7 @@
 //! Where things are: `esl` (framing and the connection), `engine` (shared state, the event loop, reconnects),
 //! `events` (events applied to calls), `originate` (attempts and failover), `control` (answer, reject, bridge,
 //! hangup), `media` (play, say, gather, record, pause), `record_both` (recordings of both directions), `dial`
-//! (dial strings and cause tables), `call`, `limits` and `port` (the port's methods).
+//! (dial strings and cause tables), `call` and `port` (the port's methods).
 
 mod call;
 pub mod config;
@@ -40,7 +40,6 @@ mod engine;
 pub mod error;
 pub mod esl;
 mod events;
-mod limits;
 mod media;
 mod originate;
 mod port;

@@ -18,9 +18,10 @@ use crate::call::{Call, Phase};
 use crate::config::VoiceConfig;
 use crate::error::Error;
 use crate::media;
-use crate::protect::{CallLimits, Guard};
+use crate::protect::Guard;
 use crate::sip::registrar::Registrar;
 use crate::sip::{SipStack, source_ip};
+use irisx_core::calls::CallLimits;
 
 /// The engine's shared state.
 pub(crate) struct Inner {

@@ -1,6 +1,6 @@
 //! Protection at the SIP edge: requests from known scanner user agents are dropped unanswered, an IP address
-//! with too many failed digest authentications in a window is banned (everything from it is dropped), and
-//! each tenant has a concurrent-call limit.
+//! with too many failed digest authentications in a window is banned (everything from it is dropped). The
+//! per-tenant concurrent-call limit is core's `CallLimits`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -82,50 +82,6 @@ impl Guard {
     }
 }
 
-/// Concurrent calls per tenant.
-#[derive(Debug)]
-pub struct CallLimits {
-    max: usize,
-    active: Mutex<HashMap<String, usize>>,
-}
-
-impl CallLimits {
-    /// At most `max` concurrent calls per tenant.
-    pub fn new(max: usize) -> Self {
-        CallLimits {
-            max,
-            active: Mutex::default(),
-        }
-    }
-
-    /// The limit.
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
-    /// Takes a call slot for `tenant`; `false` when it is at its limit.
-    pub fn acquire(&self, tenant: &str) -> bool {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        let n = active.entry(tenant.to_owned()).or_default();
-        if *n >= self.max {
-            return false;
-        }
-        *n += 1;
-        true
-    }
-
-    /// Gives a slot back.
-    pub fn release(&self, tenant: &str) {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = active.get_mut(tenant) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                active.remove(tenant);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,15 +109,5 @@ mod tests {
         assert!(guard.auth_failed(ip));
         assert!(guard.is_banned(ip));
         assert!(!guard.is_banned("192.0.2.2".parse().unwrap()));
-    }
-
-    #[test]
-    fn a_tenant_cannot_exceed_its_concurrent_calls_and_slots_come_back() {
-        let limits = CallLimits::new(2);
-        assert!(limits.acquire("t1") && limits.acquire("t1"));
-        assert!(!limits.acquire("t1"));
-        assert!(limits.acquire("t2"));
-        limits.release("t1");
-        assert!(limits.acquire("t1"));
     }
 }

@@ -1,5 +1,5 @@
-//! The per-tenant concurrent-call limit, counted the way the native engine counts it: a slot is taken when a
-//! call is originated or an incoming call is answered for a tenant, and given back when that call ends.
+//! The per-tenant concurrent-call limit every voice engine keeps: a slot is taken when a call is originated or
+//! an incoming call is answered for a tenant, and given back when that call ends.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
