@@ -6,28 +6,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::calls::*;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::net::UdpSocket;
-
-/// Polls a call until it has ended, within 20 s.
-async fn ended(api: &Api, token: &str, id: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let c = api
-            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
-            .await
-            .expect(200);
-        if !c["ended_at"].is_null() {
-            return c;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "the call never ended: {c}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Places a call from `from` that rings for one second, and returns its id.
 async fn place(api: &Api, token: &str, from: &str) -> String {

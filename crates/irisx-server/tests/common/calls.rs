@@ -38,23 +38,47 @@ pub async fn trunk(api: &Api, token: &str, name: &str, port: u16, rate: i64) -> 
     t["id"].as_str().unwrap().to_owned()
 }
 
-/// Polls a call until it has a CDR (its price is set), within 20 s.
-pub async fn rated(api: &Api, token: &str, id: &str) -> Value {
+/// Polls a call until `done` holds for it, within `within`; panics saying what never happened.
+pub async fn call_when(
+    api: &Api,
+    token: &str,
+    id: &str,
+    within: Duration,
+    never: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let started = Instant::now();
     loop {
         let c = api
             .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
             .await
             .expect(200);
-        if !c["price_micros"].is_null() {
+        if done(&c) {
             return c;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the call was never rated: {c}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(started.elapsed() < within, "{never}: {c}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Polls a call until it has a CDR (its price is set), within 20 s.
+pub async fn rated(api: &Api, token: &str, id: &str) -> Value {
+    let rated = |c: &Value| !c["price_micros"].is_null();
+    call_when(
+        api,
+        token,
+        id,
+        Duration::from_secs(20),
+        "the call was never rated",
+        rated,
+    )
+    .await
+}
+
+/// Polls a call until it has ended, within 20 s.
+pub async fn ended(api: &Api, token: &str, id: &str) -> Value {
+    let ended = |c: &Value| !c["ended_at"].is_null();
+    call_when(api, token, id, Duration::from_secs(20), "the call never ended", ended).await
 }
 
 /// A stored object's bytes, through its download link.
@@ -108,19 +132,14 @@ pub async fn callbacks(server: &MockServer, kinds: &[&str]) {
 
 /// Polls a call until it is in progress, within 10 s.
 pub async fn in_progress(api: &Api, token: &str, id: &str) {
-    let started = Instant::now();
-    loop {
-        let c = api
-            .get(&format!("/v1/calls/{id}"), Auth::Bearer(token))
-            .await
-            .expect(200);
-        if c["status"] == "in-progress" {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the call was never answered: {c}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let answered = |c: &Value| c["status"] == "in-progress";
+    call_when(
+        api,
+        token,
+        id,
+        Duration::from_secs(10),
+        "the call was never answered",
+        answered,
+    )
+    .await;
 }
