@@ -39,16 +39,12 @@ macro_rules! trunk_sql {
             })
         }
 
-        /// Stores a trunk with its audit entry.
-        pub(crate) async fn create_trunk(pool: &Pool<Db>, t: &SipTrunk, audit: &AuditEntry) -> StoreResult<()> {
-            let mut tx = begin_write(pool).await.map_err(db_err)?;
-            sqlx::query(
-                "INSERT INTO sip_trunks (id, tenant_id, name, host, port, transport, sealed_credentials, caller_id, \
-                 codecs, max_calls, rates, currency, enabled, created_at, caller_id_mode, number_format) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(t.id.as_str())
+        /// `sql` with a trunk's owner (`$1`), id (`$2`) and columns (`$3` name to `$15` number format) bound, in
+        /// the order both the insert and the update name them.
+        fn trunk_query<'q>(sql: &'static str, t: &'q SipTrunk) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+            sqlx::query(sql)
             .bind(t.tenant_id.as_ref().map(TenantId::as_str))
+            .bind(t.id.as_str())
             .bind(t.name.as_str())
             .bind(t.host.as_str())
             .bind(i32::from(t.port))
@@ -60,9 +56,18 @@ macro_rules! trunk_sql {
             .bind(sqlx::types::Json(&t.rates))
             .bind(t.currency.as_str())
             .bind(t.enabled)
-            .bind(ts(t.created_at))
             .bind(t.caller_id_mode.as_str())
             .bind(t.number_format.as_str())
+        }
+
+        /// Stores a trunk with its audit entry.
+        pub(crate) async fn create_trunk(pool: &Pool<Db>, t: &SipTrunk, audit: &AuditEntry) -> StoreResult<()> {
+            let mut tx = begin_write(pool).await.map_err(db_err)?;
+            let insert = "INSERT INTO sip_trunks (tenant_id, id, name, host, port, transport, sealed_credentials, \
+                 caller_id, codecs, max_calls, rates, currency, enabled, caller_id_mode, number_format, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+            trunk_query(insert, t)
+            .bind(ts(t.created_at))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -73,28 +78,14 @@ macro_rules! trunk_sql {
         /// Writes an owner's changed trunk with its audit entry.
         pub(crate) async fn update_trunk(pool: &Pool<Db>, t: &SipTrunk, audit: &AuditEntry) -> StoreResult<()> {
             let mut tx = begin_write(pool).await.map_err(db_err)?;
-            let done = sqlx::query(concat!(
+            let update = concat!(
                 "UPDATE sip_trunks SET name = $3, host = $4, port = $5, transport = $6, sealed_credentials = $7, \
                  caller_id = $8, codecs = $9, max_calls = $10, rates = $11, currency = $12, enabled = $13, \
                  caller_id_mode = $14, number_format = $15 WHERE ",
                 $crate::shared::accounts::owner_is_1!(),
                 " AND id = $2"
-            ))
-            .bind(t.tenant_id.as_ref().map(TenantId::as_str))
-            .bind(t.id.as_str())
-            .bind(t.name.as_str())
-            .bind(t.host.as_str())
-            .bind(i32::from(t.port))
-            .bind(t.transport.as_str())
-            .bind(t.sealed_credentials.as_deref())
-            .bind(t.caller_id.as_deref())
-            .bind(sqlx::types::Json(&t.codecs))
-            .bind(i64::from(t.max_calls))
-            .bind(sqlx::types::Json(&t.rates))
-            .bind(t.currency.as_str())
-            .bind(t.enabled)
-            .bind(t.caller_id_mode.as_str())
-            .bind(t.number_format.as_str())
+            );
+            let done = trunk_query(update, t)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
