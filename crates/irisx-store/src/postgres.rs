@@ -115,7 +115,10 @@ async fn claim_outbox(
     .map_err(db_err)?;
     let room = i64::from(limit) - stale.len() as i64;
     let fair = if room > 0 {
+        // Planned with its values each time (see FAIR_CLAIM): a cached generic plan, not knowing the limit,
+        // expects thousands of rows and hashes the whole outbox twice per claim.
         sqlx::query(FAIR_CLAIM)
+            .persistent(false)
             .bind(now)
             .bind(room)
             .fetch_all(pool)
@@ -138,13 +141,20 @@ async fn claim_outbox(
     Ok(stale.into_iter().chain(ranked.into_iter().map(|(_, e)| e)).collect())
 }
 
-/// The fair claim of [`claim_outbox`]: `$1` now, `$2` how many rows.
+/// The fair claim of [`claim_outbox`]: `$1` now, `$2` how many rows. The lanes are walked as a loose index scan
+/// of `outbox_lane_due_idx`, each step an `ORDER BY lane LIMIT 1`: so written, the planner takes that index
+/// even before the table has statistics, where `MIN(lane)` over a table it believed empty read every
+/// unpublished row (milliseconds per claim with tasks scheduled ahead, on every relay wake-up). For the same
+/// reason the last step re-checks a chosen row's state in a form the partial indexes cannot serve
+/// (`COALESCE(..) IS NULL`): it then finds the rows by primary key, where a planner without statistics
+/// otherwise hashed every unpublished row to update a few.
 const FAIR_CLAIM: &str = "\
 WITH RECURSIVE lanes(lane) AS ( \
-    SELECT MIN(lane) FROM outbox WHERE published_at IS NULL AND completed_at IS NULL AND failed_at IS NULL \
+    (SELECT lane FROM outbox WHERE published_at IS NULL AND completed_at IS NULL AND failed_at IS NULL \
+     ORDER BY lane LIMIT 1) \
   UNION ALL \
-    SELECT (SELECT MIN(o.lane) FROM outbox o WHERE o.published_at IS NULL AND o.completed_at IS NULL \
-            AND o.failed_at IS NULL AND o.lane > l.lane) \
+    SELECT (SELECT o.lane FROM outbox o WHERE o.published_at IS NULL AND o.completed_at IS NULL \
+            AND o.failed_at IS NULL AND o.lane > l.lane ORDER BY o.lane LIMIT 1) \
     FROM lanes l WHERE l.lane IS NOT NULL \
 ), offered AS ( \
     SELECT c.id, c.rank FROM lanes l CROSS JOIN LATERAL ( \
@@ -158,8 +168,8 @@ WITH RECURSIVE lanes(lane) AS ( \
     ORDER BY f.rank, o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED \
 ) \
 UPDATE outbox SET published_at = $1, attempts = outbox.attempts + 1 FROM chosen \
-WHERE outbox.id = chosen.id AND outbox.published_at IS NULL AND outbox.completed_at IS NULL \
-  AND outbox.failed_at IS NULL \
+WHERE outbox.id = chosen.id AND outbox.published_at IS NULL \
+  AND COALESCE(outbox.completed_at, outbox.failed_at) IS NULL \
 RETURNING outbox.id, outbox.subject, outbox.payload, outbox.attempts, outbox.generation, chosen.rank";
 
 crate::shared::shared_sql!();

@@ -13,6 +13,7 @@ use crate::{Outcome, VoiceRuntime};
 pub(crate) async fn run(
     platform: &Arc<Platform>,
     voice: Option<&Arc<VoiceRuntime>>,
+    lanes: &crate::webhooks::Lanes,
     id: &TaskId,
     task: Task,
 ) -> Result<Outcome, CoreError> {
@@ -23,7 +24,7 @@ pub(crate) async fn run(
             Ok(Outcome::Done)
         }
         Task::SendSmsV1(t) => crate::sms::send(platform, id, &t).await,
-        Task::DeliverWebhookV1(t) => crate::webhooks::deliver(platform, id, &t).await,
+        Task::DeliverWebhookV1(t) => crate::webhooks::deliver(platform, lanes, id, &t).await,
         Task::SendEmailV1(t) => crate::email::send(platform, id, &t).await,
         Task::CreateCallV1(t) => match voice {
             Some(rt) => crate::calls::create(platform, rt, id, &t).await,

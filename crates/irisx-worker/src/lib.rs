@@ -108,6 +108,7 @@ pub struct Worker {
     options: WorkerOptions,
     subjects: Vec<Subject>,
     voice: Option<Arc<VoiceRuntime>>,
+    lanes: Arc<webhooks::Lanes>,
 }
 
 impl Worker {
@@ -119,6 +120,7 @@ impl Worker {
             options,
             subjects: SUBJECTS.to_vec(),
             voice: None,
+            lanes: Arc::default(),
         }
     }
 
@@ -232,7 +234,7 @@ impl Worker {
             }
         };
         self.failpoint(Failpoint::BeforeEffect, &id).await;
-        let outcome = handlers::run(&self.platform, self.voice.as_ref(), &id, task).await;
+        let outcome = handlers::run(&self.platform, self.voice.as_ref(), &self.lanes, &id, task).await;
         let recorded = match outcome {
             Ok(Outcome::Done) => Ok(()),
             Ok(Outcome::RetryAt(at, why)) => store.reschedule_task(&id, at, &why).await,

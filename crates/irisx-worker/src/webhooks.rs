@@ -7,6 +7,8 @@
 //! At least once: a crash after the POST and before the record leaves the task pending, so the attempt is
 //! made again, with the same `webhook-id` (the event id), which receivers use to drop the repeat.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,15 +26,55 @@ use irisx_core::webhook::{WebhookSecret, WebhookUrl};
 use rand::Rng;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Outcome;
 
 /// The longest `Retry-After` honoured; a receiver asking for more waits this long.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a delivery waits for a free slot of its endpoint in this process before it is put back in the
+/// queue. The deliveries of one fetched batch to one endpoint queue here and take turns instead of each
+/// making a round trip through the outbox while the endpoint is busy.
+const LOCAL_SLOT_WAIT: Duration = Duration::from_secs(1);
+
+/// This process's share of each endpoint's slots for attempts in flight: one semaphore per lane (endpoint,
+/// or a tenant's status callbacks), with as many permits as the endpoint may have attempts in flight. The
+/// cache's slot locks still bound the attempts across processes; this only orders the waiters of one process.
+#[derive(Debug, Default)]
+pub(crate) struct Lanes {
+    lanes: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// Lanes kept at most before idle ones are dropped.
+const MAX_IDLE_LANES: usize = 1024;
+
+impl Lanes {
+    /// A permit of `lane` (of `permits` in all), waiting at most `wait`; `None` when none came free in time.
+    async fn acquire(&self, lane: &str, permits: usize, wait: Duration) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+            if lanes.len() >= MAX_IDLE_LANES && !lanes.contains_key(lane) {
+                // A lane nobody holds or waits for has every permit back and no other reference.
+                lanes.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            lanes
+                .entry(lane.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(permits)))
+                .clone()
+        };
+        tokio::time::timeout(wait, semaphore.acquire_owned()).await.ok()?.ok()
+    }
+}
+
 /// Makes the next attempt of a delivery.
 #[tracing::instrument(skip_all, fields(delivery_id = %t.delivery_id))]
-pub(crate) async fn deliver(p: &Platform, task: &TaskId, t: &DeliverWebhookV1) -> Result<Outcome, CoreError> {
+pub(crate) async fn deliver(
+    p: &Platform,
+    lanes: &Lanes,
+    task: &TaskId,
+    t: &DeliverWebhookV1,
+) -> Result<Outcome, CoreError> {
     let (delivery, event, endpoint) = match p.messaging.webhook_delivery(&t.delivery_id).await {
         Ok(found) => found,
         Err(StoreError::NotFound(_)) => return Ok(Outcome::Fail("the delivery was deleted with its endpoint".into())),
@@ -62,7 +104,13 @@ pub(crate) async fn deliver(p: &Platform, task: &TaskId, t: &DeliverWebhookV1) -
     let lane = endpoint
         .as_ref()
         .map_or_else(|| format!("cb:{}", delivery.tenant_id), |w| w.id.to_string());
-    let Some(slot) = take_slot(p, &lane, &delivery).await? else {
+    let concurrency = p.policy.webhooks.per_endpoint_concurrency.max(1);
+    let local = lanes.acquire(&lane, concurrency as usize, LOCAL_SLOT_WAIT).await;
+    let slot = match &local {
+        Some(_) => take_slot(p, &lane, &delivery).await?,
+        None => None,
+    };
+    let Some(slot) = slot else {
         let wait = Duration::from_millis(rand::rng().random_range(500..1500));
         return Ok(Outcome::RetryAt(
             OffsetDateTime::now_utc() + wait,
@@ -76,6 +124,7 @@ pub(crate) async fn deliver(p: &Platform, task: &TaskId, t: &DeliverWebhookV1) -
         Err(e) => refused_attempt(e.to_string()),
     };
     let _ = p.cache.unlock(&slot, delivery.id.as_str()).await;
+    drop(local);
     let url = request.as_ref().map_or_else(|_| String::new(), |r| r.url.to_string());
     settle(p, task, &delivery, endpoint.as_ref(), &url, started, attempt).await
 }
@@ -245,10 +294,11 @@ async fn settle(
             (AttemptResult::Failed, outcome)
         }
     };
-    let health = if endpoint.is_some() {
-        health
-    } else {
-        EndpointHealth::Unchanged
+    // A success clears the endpoint's failing mark; an endpoint read without one has nothing to clear.
+    let health = match (endpoint, health) {
+        (Some(w), EndpointHealth::Healthy) if w.failing_since.is_none() => EndpointHealth::Unchanged,
+        (Some(_), health) => health,
+        (None, _) => EndpointHealth::Unchanged,
     };
     let record = AttemptRecord {
         log: log(delivery, url, started, &attempt, result),
