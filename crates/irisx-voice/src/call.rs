@@ -38,6 +38,8 @@ pub struct Call {
     pub confirmed: CancellationToken,
     phase: AtomicU8,
     hung_up: AtomicBool,
+    /// Whether `Ringing` was sent; held while it is sent, so it never follows `Answered`.
+    rang: Mutex<bool>,
     events: mpsc::UnboundedSender<CallEvent>,
     dialog: Mutex<Option<InviteDialog>>,
     tenant: Mutex<Option<String>>,
@@ -60,6 +62,7 @@ impl Call {
             confirmed: CancellationToken::new(),
             phase: AtomicU8::new(phase as u8),
             hung_up: AtomicBool::new(false),
+            rang: Mutex::new(false),
             events,
             dialog: Mutex::new(None),
             tenant: Mutex::new(None),
@@ -85,6 +88,18 @@ impl Call {
     /// Sends an event (ignored when nobody listens any more).
     pub fn emit(&self, event: CallEvent) {
         self.events.send(event).ok();
+    }
+
+    /// Sends `Ringing` once, while the call is still being dialled. The far end's 18x reaches the engine on
+    /// another task than its 200, so the answer also calls this before it sends `Answered`: an answered call
+    /// has rung even when its ringing is still on its way (or never came), and `Ringing` never follows
+    /// `Answered`.
+    pub fn ringing(&self) {
+        let mut rang = self.rang.lock().unwrap_or_else(|e| e.into_inner());
+        if !*rang && self.phase() == Phase::Dialling {
+            *rang = true;
+            self.emit(CallEvent::Ringing);
+        }
     }
 
     /// The SIP dialog of the current attempt or of the answered call.

@@ -278,10 +278,8 @@ impl Inner {
             };
             match state {
                 DialogState::Early(id, _) => {
-                    if let Some(call) = self.by_sip_call_id(&id.call_id)
-                        && call.phase() == Phase::Dialling
-                    {
-                        call.emit(irisx_core::ports::voice::CallEvent::Ringing);
+                    if let Some(call) = self.by_sip_call_id(&id.call_id) {
+                        call.ringing();
                     }
                 }
                 DialogState::Confirmed(id, _) => {

@@ -282,6 +282,7 @@ impl Inner {
         match sdp::parse(&String::from_utf8_lossy(&response.body)).and_then(|r| r.negotiate()) {
             Ok(n) => {
                 call.rtp.set_negotiated(n);
+                call.ringing();
                 call.set_phase(Phase::Answered);
                 let trunk = matches!(target, Target::Trunk(_)).then(|| target.name());
                 call.emit(CallEvent::Answered { trunk });

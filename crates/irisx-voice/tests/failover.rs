@@ -120,6 +120,37 @@ async fn a_trunk_that_never_answers_times_out_and_the_next_trunk_takes_the_call(
 }
 
 #[tokio::test]
+async fn a_carrier_answering_without_ringing_first_is_reported_ringing_then_answered() {
+    let engine = TestEngine::start().await;
+    let carrier = Sipp::start(
+        "uas_answer_at_once.xml",
+        1,
+        &["-key", "codec", "0", "-key", "codec_name", "PCMU"],
+    );
+    let mut handle = engine
+        .engine
+        .originate(call_to(vec![trunk("t1", carrier.port)]))
+        .await
+        .unwrap();
+
+    let seen = events_until(&mut handle.events, 8, |e| {
+        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
+    })
+    .await;
+    assert_eq!(
+        seen,
+        vec![
+            CallEvent::Ringing,
+            CallEvent::Answered {
+                trunk: Some("t1".into())
+            }
+        ]
+    );
+    hang_up(&engine, handle).await;
+    carrier.expect_success().await;
+}
+
+#[tokio::test]
 async fn a_trunk_reached_over_tcp_answers_and_the_call_completes() {
     let engine = TestEngine::start().await;
     let carrier = Sipp::start(
