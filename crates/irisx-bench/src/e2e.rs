@@ -90,6 +90,17 @@ impl Counter {
         })
     }
 
+    /// Transactions committed in IRISX's PostgreSQL database so far (`pg_stat_database`); `None` on SQLite.
+    /// The counter's own polling adds about ten a second.
+    async fn commits(&self) -> Option<u64> {
+        let Counter::Postgres(p) = self else {
+            return None;
+        };
+        let sql = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+        let n: Option<i64> = sqlx::query_scalar(sql).fetch_one(p).await.ok()?;
+        n.map(|n| n as u64)
+    }
+
     async fn delivered(&self) -> anyhow::Result<u64> {
         const SQL: &str = "SELECT COUNT(*) FROM messages WHERE status = 'delivered'";
         let n: i64 = match self {
@@ -121,6 +132,10 @@ pub struct EndToEnd {
     /// Microseconds of CPU per message from the first accept until all were delivered (or the timeout), by
     /// process: what one message costs end to end, and so the most this machine could deliver.
     pub cpu_us_per_message: std::collections::BTreeMap<String, f64>,
+    /// PostgreSQL transactions committed per accepted message, from the first accept until the last webhook
+    /// arrived (statistics are flushed for a second first). Every step of a message commits on its own, so
+    /// the single-row insert ceiling divided by this bounds the end-to-end rate.
+    pub commits_per_message: Option<f64>,
 }
 
 /// Sends `n` messages from `concurrency` workers with `send` and waits (at most `timeout`) for delivery and
@@ -141,6 +156,7 @@ where
     let send = Arc::new(send);
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let commits_before = counter.commits().await;
     let cpu_before = irisx_bench::cpu::snapshot();
     let start = Instant::now();
     let mut workers = Vec::new();
@@ -186,6 +202,12 @@ where
             webhook_seconds = r.last().map(|t| t.duration_since(start).as_secs_f64());
         }
     }
+    // Backends report their counts at most once a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let commits_per_message = match (commits_before, counter.commits().await) {
+        (Some(before), Some(after)) if accepted > 0 => Some(after.saturating_sub(before) as f64 / accepted as f64),
+        _ => None,
+    };
     let all_delivered = delivered >= accepted;
     let delivered_seconds = all_delivered.then_some(delivered_time.as_secs_f64());
     Ok(EndToEnd {
@@ -202,5 +224,6 @@ where
         webhooks_per_second: webhook_seconds.map(|s| accepted as f64 / s),
         webhooks_at_timeout,
         cpu_us_per_message: cpu,
+        commits_per_message,
     })
 }

@@ -193,6 +193,22 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
                 cell(e.cpu_us_per_message.get("irisx").copied(), 0),
                 cell(e.cpu_us_per_message.get("total").copied(), 0)
             );
+            if let Some(c) = e.commits_per_message {
+                // The single-row insert ceiling at the senders' concurrency: commits/s this PostgreSQL takes.
+                let ceiling = r
+                    .insert
+                    .iter()
+                    .filter(|i| i.concurrency <= e.concurrency)
+                    .max_by_key(|i| i.concurrency)
+                    .map(|i| i.per_second);
+                let _ = writeln!(
+                    s,
+                    "PostgreSQL commits per message: {c:.1}; with the insert ceiling of {} commits/s at                      concurrency {}, at most **{} messages/s** while each step commits on its own.\n",
+                    cell(ceiling, 0),
+                    e.concurrency,
+                    cell(ceiling.map(|x| x / c), 0)
+                );
+            }
         }
         s.push('\n');
     }
