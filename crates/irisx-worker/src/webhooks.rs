@@ -316,3 +316,52 @@ async fn settle(
         None => Outcome::Done,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lane_lends_its_permits_in_turn_and_a_waiter_gives_up_after_its_wait() {
+        let lanes = Lanes::default();
+        let first = lanes.acquire("ep_1", 2, Duration::ZERO).await.expect("a free permit");
+        let second = lanes
+            .acquire("ep_1", 2, Duration::ZERO)
+            .await
+            .expect("the second permit");
+        assert!(
+            lanes.acquire("ep_1", 2, Duration::from_millis(20)).await.is_none(),
+            "only two at once"
+        );
+        assert!(
+            lanes.acquire("ep_2", 2, Duration::ZERO).await.is_some(),
+            "another lane is apart"
+        );
+
+        let waiter = tokio::spawn({
+            let lanes = Arc::new(lanes);
+            async move { lanes.acquire("ep_1", 2, Duration::from_secs(5)).await.is_some() }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(first);
+        assert!(waiter.await.unwrap(), "a released permit goes to the waiter");
+        drop(second);
+    }
+
+    #[tokio::test]
+    async fn idle_lanes_are_dropped_once_there_are_many_and_held_ones_are_kept() {
+        let lanes = Lanes::default();
+        let held = lanes.acquire("held", 1, Duration::ZERO).await.unwrap();
+        for i in 0..MAX_IDLE_LANES {
+            lanes.acquire(&format!("ep_{i}"), 1, Duration::ZERO).await.unwrap();
+        }
+        let count = lanes.lanes.lock().unwrap().len();
+        assert!(count <= MAX_IDLE_LANES, "{count} lanes kept");
+        assert!(lanes.lanes.lock().unwrap().contains_key("held"));
+        assert!(
+            lanes.acquire("held", 1, Duration::from_millis(20)).await.is_none(),
+            "the held lane kept its taken permit"
+        );
+        drop(held);
+    }
+}
