@@ -90,15 +90,18 @@ impl Counter {
         })
     }
 
-    /// Transactions committed in IRISX's PostgreSQL database so far (`pg_stat_database`); `None` on SQLite.
-    /// The counter's own polling adds about ten a second.
-    async fn commits(&self) -> Option<u64> {
+    /// PostgreSQL's transaction counters so far: `(transactions, writes)`. Transactions are those committed in
+    /// IRISX's database, read-only ones included (`pg_stat_database`); writes are the transaction ids handed
+    /// out in the whole cluster, one per transaction that wrote, so one durable commit each (the next id is
+    /// read without taking one). `None` on SQLite.
+    async fn commits(&self) -> Option<(u64, u64)> {
         let Counter::Postgres(p) = self else {
             return None;
         };
-        let sql = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
-        let n: Option<i64> = sqlx::query_scalar(sql).fetch_one(p).await.ok()?;
-        n.map(|n| n as u64)
+        let sql = "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), \
+                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+        let (all, next): (Option<i64>, i64) = sqlx::query_as(sql).fetch_one(p).await.ok()?;
+        Some((all? as u64, next as u64))
     }
 
     async fn delivered(&self) -> anyhow::Result<u64> {
@@ -132,9 +135,13 @@ pub struct EndToEnd {
     /// Microseconds of CPU per message from the first accept until all were delivered (or the timeout), by
     /// process: what one message costs end to end, and so the most this machine could deliver.
     pub cpu_us_per_message: std::collections::BTreeMap<String, f64>,
-    /// PostgreSQL transactions committed per accepted message, from the first accept until the last webhook
-    /// arrived (statistics are flushed for a second first). Every step of a message commits on its own, so
-    /// the single-row insert ceiling divided by this bounds the end-to-end rate.
+    /// PostgreSQL transactions per accepted message, read-only ones included, from the first accept until
+    /// the last webhook arrived (statistics are flushed for a second first; the counter's own polling adds
+    /// about ten a second).
+    pub transactions_per_message: Option<f64>,
+    /// PostgreSQL transactions that wrote (durable commits) per accepted message, over the same span. The
+    /// single-row insert ceiling (one durable commit each) divided by this bounds the end-to-end rate while
+    /// each step of a message commits on its own.
     pub commits_per_message: Option<f64>,
 }
 
@@ -204,9 +211,10 @@ where
     }
     // Backends report their counts at most once a second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let commits_per_message = match (commits_before, counter.commits().await) {
-        (Some(before), Some(after)) if accepted > 0 => Some(after.saturating_sub(before) as f64 / accepted as f64),
-        _ => None,
+    let per_message = |n: u64, m: u64| (accepted > 0).then(|| n.saturating_sub(m) as f64 / accepted as f64);
+    let (transactions_per_message, commits_per_message) = match (commits_before, counter.commits().await) {
+        (Some((all0, w0)), Some((all1, w1))) => (per_message(all1, all0), per_message(w1, w0)),
+        _ => (None, None),
     };
     let all_delivered = delivered >= accepted;
     let delivered_seconds = all_delivered.then_some(delivered_time.as_secs_f64());
@@ -224,6 +232,7 @@ where
         webhooks_per_second: webhook_seconds.map(|s| accepted as f64 / s),
         webhooks_at_timeout,
         cpu_us_per_message: cpu,
+        transactions_per_message,
         commits_per_message,
     })
 }

@@ -203,7 +203,10 @@ fn markdown(doc: &Value, results: &[ProfileResult], stamp: &str) -> String {
                     .map(|i| i.per_second);
                 let _ = writeln!(
                     s,
-                    "PostgreSQL commits per message: {c:.1}; with the insert ceiling of {} commits/s at                      concurrency {}, at most **{} messages/s** while each step commits on its own.\n",
+                    "PostgreSQL per message: {} transactions, {c:.1} of them durable commits; with the insert \
+                     ceiling of {} commits/s at concurrency {}, at most **{} messages/s** while each step \
+                     commits on its own.\n",
+                    cell(e.transactions_per_message, 1),
                     cell(ceiling, 0),
                     e.concurrency,
                     cell(ceiling.map(|x| x / c), 0)

@@ -353,7 +353,7 @@ mod tests {
         let lanes = Lanes::default();
         let held = lanes.acquire("held", 1, Duration::ZERO).await.unwrap();
         for i in 0..MAX_IDLE_LANES {
-            lanes.acquire(&format!("ep_{i}"), 1, Duration::ZERO).await.unwrap();
+            drop(lanes.acquire(&format!("ep_{i}"), 1, Duration::ZERO).await.unwrap());
         }
         let count = lanes.lanes.lock().unwrap().len();
         assert!(count <= MAX_IDLE_LANES, "{count} lanes kept");
