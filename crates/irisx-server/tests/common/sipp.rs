@@ -15,15 +15,26 @@ pub fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A free UDP port `p` with `p..p+span` free at the time of the check, from 40000-59999 (clear of the engine's
-/// RTP range).
+/// Ports this test process has handed out. A port is checked free and then released before its sipp binds it,
+/// so it must not be handed out again in between.
+static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A free UDP port `p` (even) with `p..p+span` all free at the time of the check and never handed out before by
+/// this process, from 10000-19999: below the kernel's ephemeral ports (32768 and up), which any socket bound to
+/// port 0 may take, and below the engine's RTP range in tests (20000 and up).
 pub fn free_udp_ports(span: u16) -> u16 {
     loop {
-        let p = 40000 + (rand::random_range(0..9990u16) * 2);
+        let p = 10000 + (rand::random_range(0..4990u16) * 2);
+        let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if (p..p + span).any(|q| handed.contains(&q)) {
+            continue;
+        }
         let held: Vec<_> = (p..p + span)
             .filter_map(|q| UdpSocket::bind(("127.0.0.1", q)).ok())
             .collect();
         if held.len() == usize::from(span) {
+            handed.extend(p..p + span);
             return p;
         }
     }
