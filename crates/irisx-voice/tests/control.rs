@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use common::{Sipp, TestEngine, events_until};
+use common::{Sipp, TestEngine, events_until, until_answered_or_ended};
 use irisx_core::ports::voice::{
     CallEvent, CallRef, Destination, HangupCause, Originate, Recording, SipTransport, TrunkTarget, VoiceEngine,
     VoiceError,
@@ -73,10 +73,7 @@ async fn call_carrier(engine: &TestEngine, pcap: &str, codec: &str) -> (Sipp, Ca
         ring_timeout: Duration::from_secs(5),
     };
     let mut handle = engine.engine.originate(request).await.unwrap();
-    let seen = events_until(&mut handle.events, 8, |e| {
-        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
-    })
-    .await;
+    let seen = until_answered_or_ended(&mut handle.events, 8).await;
     assert!(matches!(seen.last(), Some(CallEvent::Answered { .. })), "{seen:?}");
     (carrier, handle.call)
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Sipp, TestEngine, answered, call_to, events_until, hang_up, trunk};
+use common::{Sipp, TestEngine, answered, call_to, events_until, hang_up, trunk, until_answered_or_ended};
 use irisx_core::ports::voice::{CallEvent, HangupCause, SipTransport, VoiceEngine, VoiceError};
 
 #[tokio::test]
@@ -23,10 +23,7 @@ async fn a_trunk_answering_503_fails_over_to_the_next_trunk() {
         .await
         .unwrap();
 
-    let seen = events_until(&mut handle.events, 8, |e| {
-        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
-    })
-    .await;
+    let seen = until_answered_or_ended(&mut handle.events, 8).await;
     assert!(
         seen.contains(&CallEvent::FailedOver {
             trunk: "t1".into(),
@@ -94,10 +91,7 @@ async fn a_trunk_that_never_answers_times_out_and_the_next_trunk_takes_the_call(
     request.ring_timeout = Duration::from_secs(1);
     let mut handle = engine.engine.originate(request).await.unwrap();
 
-    let seen = events_until(&mut handle.events, 8, |e| {
-        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
-    })
-    .await;
+    let seen = until_answered_or_ended(&mut handle.events, 8).await;
     assert_eq!(
         seen,
         vec![
@@ -133,10 +127,7 @@ async fn a_carrier_answering_without_ringing_first_is_reported_ringing_then_answ
         .await
         .unwrap();
 
-    let seen = events_until(&mut handle.events, 8, |e| {
-        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
-    })
-    .await;
+    let seen = until_answered_or_ended(&mut handle.events, 8).await;
     assert_eq!(
         seen,
         vec![

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Sipp, TestEngine, events_until};
+use common::{Sipp, TestEngine, events_until, until_answered_or_ended};
 use irisx_core::ports::voice::{CallEvent, CallingAgent, Destination, HangupCause, Originate, Record, VoiceEngine};
 use irisx_voice::media;
 
@@ -66,10 +66,7 @@ async fn a_call_to_a_registered_agent_reaches_it_and_audio_crosses_the_bridge_bo
         ring_timeout: Duration::from_secs(5),
     };
     let mut agent_leg = engine.engine.originate(request).await.expect("dial the agent");
-    let seen = events_until(&mut agent_leg.events, 5, |e| {
-        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
-    })
-    .await;
+    let seen = until_answered_or_ended(&mut agent_leg.events, 5).await;
     assert_eq!(seen.last(), Some(&CallEvent::Answered { trunk: None }), "{seen:?}");
 
     let bridge = engine.engine.bridge(&inbound.call, &agent_leg.call);

@@ -241,6 +241,14 @@ pub async fn events_until(
     }
 }
 
+/// Events until (and including) the answer or the hangup, whichever comes first.
+pub async fn until_answered_or_ended(events: &mut UnboundedReceiver<CallEvent>, secs: u64) -> Vec<CallEvent> {
+    events_until(events, secs, |e| {
+        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
+    })
+    .await
+}
+
 /// An OPTIONS request from `from` with a User-Agent.
 pub fn options_request(from: SocketAddr, user_agent: &str) -> String {
     let tag = rand::random::<u32>();
@@ -280,10 +288,7 @@ pub fn call_to(trunks: Vec<TrunkTarget>) -> Originate {
 /// Originates through these trunks and waits for the answer.
 pub async fn answered(engine: &TestEngine, trunks: Vec<TrunkTarget>) -> CallHandle {
     let mut handle = engine.engine.originate(call_to(trunks)).await.expect("originate");
-    let seen = events_until(&mut handle.events, 8, |e| {
-        matches!(e, CallEvent::Answered { .. } | CallEvent::Hangup { .. })
-    })
-    .await;
+    let seen = until_answered_or_ended(&mut handle.events, 8).await;
     assert!(
         matches!(seen.last(), Some(CallEvent::Answered { .. })),
         "the call was not answered: {seen:?}"
