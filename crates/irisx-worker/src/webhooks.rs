@@ -107,7 +107,7 @@ pub(crate) async fn deliver(
     let concurrency = p.policy.webhooks.per_endpoint_concurrency.max(1);
     let local = lanes.acquire(&lane, concurrency as usize, LOCAL_SLOT_WAIT).await;
     let slot = match &local {
-        Some(_) => take_slot(p, &lane, &delivery).await?,
+        Some(_) => take_slot(p, &lane, &delivery, concurrency).await?,
         None => None,
     };
     let Some(slot) = slot else {
@@ -142,10 +142,15 @@ async fn rate_limited(p: &Platform, endpoint: Option<&WebhookEndpoint>) -> Resul
     Ok((!decision.allowed).then_some(decision.retry_after))
 }
 
-/// Takes one of the endpoint's slots for attempts in flight; `None` when all are taken.
-async fn take_slot(p: &Platform, lane: &str, delivery: &WebhookDelivery) -> Result<Option<String>, CoreError> {
+/// Takes one of the endpoint's `slots` for attempts in flight; `None` when all are taken.
+async fn take_slot(
+    p: &Platform,
+    lane: &str,
+    delivery: &WebhookDelivery,
+    slots: u32,
+) -> Result<Option<String>, CoreError> {
     let ttl = p.policy.webhooks.timeout + Duration::from_secs(30);
-    for i in 0..p.policy.webhooks.per_endpoint_concurrency.max(1) {
+    for i in 0..slots {
         let key = format!("whc:{lane}:{i}");
         if p.cache.try_lock(&key, delivery.id.as_str(), ttl).await? {
             return Ok(Some(key));
